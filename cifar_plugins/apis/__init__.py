@@ -1,0 +1,3 @@
+from .runner import ConfigError, build_runner, check_num_classes, run_with_clear_errors
+
+__all__ = ['ConfigError', 'build_runner', 'check_num_classes', 'run_with_clear_errors']

@@ -1,0 +1,4 @@
+from .cifar import VerifiedCIFAR10, VerifiedCIFAR100
+from .cifar_files import CIFARDataError, load_split, verify
+
+__all__ = ['VerifiedCIFAR10', 'VerifiedCIFAR100', 'CIFARDataError', 'load_split', 'verify']

@@ -1,0 +1,4 @@
+from .fast_cifar_net import FastCIFARNet
+from .resnet_ms import ResNetMS
+
+__all__ = ['FastCIFARNet', 'ResNetMS']

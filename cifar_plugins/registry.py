@@ -1,0 +1,4 @@
+"""Registries of cifar-plugins: mmpretrain's own, so configs need no scope."""
+from mmpretrain.registry import DATASETS, HOOKS, METRICS, MODELS, TRANSFORMS
+
+__all__ = ['DATASETS', 'HOOKS', 'METRICS', 'MODELS', 'TRANSFORMS']

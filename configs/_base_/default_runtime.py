@@ -1,0 +1,30 @@
+# Runtime shared by every cifar-plugins config (after mmpretrain's default_runtime).
+# Importing cifar_plugins registers the plugin's components and applies its fixes
+# (safe checkpoint loading on torch>=2.6, CPU multi-process), so mim, tools/train.py
+# and a bare mmpretrain tools/train.py all work.
+custom_imports = dict(imports=['cifar_plugins'], allow_failed_imports=False)
+default_scope = 'mmpretrain'
+
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3, save_best='auto'),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='VisualizationHook', enable=False),
+)
+
+env_cfg = dict(
+    cudnn_benchmark=True,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    # nccl on GPUs; cifar_plugins switches to gloo when CUDA is not available.
+    dist_cfg=dict(backend='nccl'),
+)
+
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)
+
+log_level = 'INFO'
+load_from = None
+resume = False
+randomness = dict(seed=0, deterministic=False)

@@ -1,0 +1,42 @@
+# Quickstart: a real CIFAR-10 training + test that fits in ~10 minutes on 2 CPU cores.
+# FastCIFARNet (airbench-style), label smoothing, SGD-Nesterov with a one-cycle
+# (linear up, linear down) LR, batch-level crop/flip on tensors, channels-last.
+_base_ = [
+    './_base_/datasets/cifar10_bs128.py',
+    './_base_/default_runtime.py',
+]
+
+max_epochs = 8
+batch_size = 256
+
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(type='FastCIFARNet', widths=(32, 64, 128)),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(type='LinearClsHead', num_classes=10, in_channels=128,
+              loss=dict(type='LabelSmoothLoss', label_smooth_val=0.2, mode='original')),
+)
+data_preprocessor = dict(channels_last=True)
+
+train_dataloader = dict(batch_size=batch_size, num_workers=1)
+val_dataloader = dict(batch_size=500, num_workers=1)
+test_dataloader = val_dataloader
+
+optim_wrapper = dict(
+    optimizer=dict(type='SGD', lr=0.2, momentum=0.9, nesterov=True, weight_decay=5e-4),
+    # no weight decay on BN parameters and biases
+    paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, end_factor=1.0, by_epoch=True, begin=0,
+         end=1, convert_to_iter_based=True),
+    dict(type='LinearLR', start_factor=1.0, end_factor=0.01, by_epoch=True, begin=1,
+         end=max_epochs, convert_to_iter_based=True),
+]
+train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=max_epochs)
+val_cfg = dict()
+test_cfg = dict()
+auto_scale_lr = dict(base_batch_size=batch_size)
+
+default_hooks = dict(
+    logger=dict(interval=20),
+    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1, save_best=None))

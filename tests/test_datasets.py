@@ -1,0 +1,132 @@
+import os.path as osp
+import pickle
+import shutil
+import tarfile
+
+import numpy as np
+import pytest
+
+from cifar_plugins.datasets import CIFARDataError, VerifiedCIFAR10, VerifiedCIFAR100
+from cifar_plugins.datasets.cifar_files import load_split, verify
+from cifar_plugins.datasets.prepare import prepare
+from cifar_plugins.registry import DATASETS
+from conftest import write_cifar
+
+
+def test_cifar10_loads_and_matches_files(cifar10_root):
+    ds = DATASETS.build(dict(type='VerifiedCIFAR10', data_root=cifar10_root, split='train',
+                             download=False, pipeline=[]))
+    assert len(ds) == 200
+    with open(osp.join(cifar10_root, 'cifar-10-batches-py', 'data_batch_1'), 'rb') as f:
+        first = pickle.load(f, encoding='latin1')
+    item = ds[0]
+    # HWC image rebuilt from the planar R,G,B rows of the official format
+    np.testing.assert_array_equal(item['img'], first['data'][0].reshape(3, 32, 32).transpose(1, 2, 0))
+    assert item['gt_label'] == first['labels'][0]
+    assert ds.metainfo['classes'][0] == 'airplane'
+    test = VerifiedCIFAR10(data_root=cifar10_root, split='test', download=False)
+    assert len(test) == 100
+
+
+def test_cifar100_fine_labels(cifar100_root):
+    ds = VerifiedCIFAR100(data_root=cifar100_root, split='train', download=False)
+    assert len(ds) == 200 and len(ds.metainfo['classes']) == 100
+    assert max(ds.get_gt_labels()) < 100
+
+
+def test_subset_by_indices(cifar10_root):
+    ds = VerifiedCIFAR10(data_root=cifar10_root, split='train', download=False, indices=17)
+    assert len(ds) == 17
+
+
+def test_missing_data_names_path_and_fix(tmp_path):
+    with pytest.raises(CIFARDataError) as err:
+        VerifiedCIFAR10(data_root=str(tmp_path / 'nowhere'), split='train', download=False)
+    msg = str(err.value)
+    assert 'nowhere' in msg and 'tools/prepare_cifar.py' in msg and 'data_batch_1' in msg
+
+
+def test_failed_download_is_one_clear_error(tmp_path, monkeypatch):
+    import cifar_plugins.datasets.cifar as cifar_mod
+
+    def offline(*args, **kwargs):
+        raise OSError('network unreachable')
+    monkeypatch.setattr(cifar_mod, 'download_and_extract_archive', offline)
+    with pytest.raises(CIFARDataError, match='Could not download cifar10.*prepare_cifar'):
+        VerifiedCIFAR10(data_root=str(tmp_path), split='train', download=True)
+
+
+def test_corrupt_file_rejected(tmp_path, cifar10_root):
+    root = str(tmp_path / 'c10')
+    shutil.copytree(cifar10_root, root)
+    path = osp.join(root, 'cifar-10-batches-py', 'data_batch_3')
+    with open(path, 'r+b') as f:
+        f.truncate(500)
+    with pytest.raises(CIFARDataError, match='data_batch_3'):
+        load_split(root, 'cifar10', 'train')
+
+
+def test_wrong_shape_and_label_range_rejected(tmp_path, cifar10_root):
+    root = str(tmp_path / 'c10')
+    shutil.copytree(cifar10_root, root)
+    path = osp.join(root, 'cifar-10-batches-py', 'data_batch_2')
+    with open(path, 'wb') as f:
+        pickle.dump({'data': np.zeros((4, 100), np.uint8), 'labels': [0] * 4}, f)
+    with pytest.raises(CIFARDataError, match=r'\(N, 3072\)'):
+        load_split(root, 'cifar10', 'train')
+    with open(path, 'wb') as f:
+        pickle.dump({'data': np.zeros((2, 3072), np.uint8), 'labels': [3, 12]}, f)
+    with pytest.raises(CIFARDataError, match='labels outside 0..9'):
+        load_split(root, 'cifar10', 'train')
+
+
+def test_hostile_data_pickle_does_not_execute(tmp_path, cifar10_root):
+    root = str(tmp_path / 'c10')
+    shutil.copytree(cifar10_root, root)
+    marker = tmp_path / 'pwned'
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), 'w'))
+    with open(osp.join(root, 'cifar-10-batches-py', 'data_batch_1'), 'wb') as f:
+        pickle.dump({'data': Payload(), 'labels': []}, f)
+    with pytest.raises(CIFARDataError, match='not allowed'):
+        load_split(root, 'cifar10', 'train')
+    assert not marker.exists()
+
+
+def test_verify_requires_full_splits(cifar10_root):
+    with pytest.raises(CIFARDataError, match='expected 50000'):
+        verify(cifar10_root, 'cifar10')
+
+
+def _full_size_cifar10(root):
+    return write_cifar(root, 'cifar10', per_batch=10000, n_test=10000)
+
+
+@pytest.fixture(scope='module')
+def full_synthetic(tmp_path_factory):
+    return _full_size_cifar10(str(tmp_path_factory.mktemp('full')))
+
+
+def test_prepare_from_folder_and_archive(tmp_path, full_synthetic):
+    report = prepare('cifar10', full_synthetic, str(tmp_path / 'a'))
+    assert report['train'] == 50000 and report['test'] == 10000
+    assert not report['official'] and 'test_batch' in report['md5_mismatch']
+    archive = tmp_path / 'cifar-10-python.tar.gz'
+    with tarfile.open(archive, 'w:gz') as tar:
+        tar.add(osp.join(full_synthetic, 'cifar-10-batches-py'), arcname='cifar-10-batches-py')
+    report = prepare('cifar10', str(archive), str(tmp_path / 'b'))
+    assert report['train_per_class'] and sum(report['train_per_class']) == 50000
+    assert osp.isfile(tmp_path / 'b' / 'cifar-10-batches-py' / 'data_batch_5')
+
+
+def test_prepare_never_clobbers(tmp_path, full_synthetic, cifar10_root):
+    dest = str(tmp_path / 'dest')
+    prepare('cifar10', full_synthetic, dest)
+    with pytest.raises(CIFARDataError, match='--force'):
+        prepare('cifar10', full_synthetic, dest)
+    # a bad source with --force fails verification and leaves the good data in place
+    with pytest.raises(CIFARDataError):
+        prepare('cifar10', cifar10_root, dest, force=True)
+    assert verify(dest, 'cifar10')['train'] == 50000

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The main job, from a fresh clone: install, prepare CIFAR-10, train the quickstart
+# config (~10 min on 2 CPU cores) and evaluate it on the 10,000 test images.
+#   bash tools/quickstart.sh [CONFIG]        (default configs/quickstart_cifar10.py)
+# CIFAR-10 comes from data/cifar10 if present, else from $CIFAR_SRC (an archive or
+# folder, see tools/prepare_cifar.py), else ../shared/cifar, else the official download.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+CONFIG="${1:-configs/quickstart_cifar10.py}"
+NAME="$(basename "$CONFIG" .py)"
+WORK_DIR="work_dirs/$NAME"
+
+bash tools/setup_env.sh
+PY="${VIRTUAL_ENV:-$ROOT/.venv}/bin/python"
+
+if [ ! -f data/cifar10/cifar-10-batches-py/test_batch ]; then
+    SRC="${CIFAR_SRC:-}"
+    if [ -z "$SRC" ] && [ -f ../shared/cifar/restore.py ]; then SRC=../shared/cifar; fi
+    if [ -n "$SRC" ]; then
+        "$PY" tools/prepare_cifar.py cifar10 --src "$SRC"
+    else
+        echo "[quickstart] no local CIFAR-10: the first run downloads it (170 MB)"
+    fi
+fi
+
+start=$(date +%s)
+"$PY" tools/train.py "$CONFIG" --work-dir "$WORK_DIR"
+train_end=$(date +%s)
+CKPT="$(cat "$WORK_DIR/last_checkpoint")"
+"$PY" tools/test.py "$CONFIG" "$CKPT" --work-dir "$WORK_DIR/test" | tee "$WORK_DIR/test_result.txt"
+end=$(date +%s)
+echo "[quickstart] $CONFIG: training $((train_end - start)) s, total $((end - start)) s;" \
+     "test result: $(tail -n 1 "$WORK_DIR/test_result.txt")"
