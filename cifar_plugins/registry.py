@@ -1,4 +1,5 @@
 """Registries of cifar-plugins: mmpretrain's own, so configs need no scope."""
-from mmpretrain.registry import DATASETS, HOOKS, METRICS, MODELS, TRANSFORMS
+from mmpretrain.registry import (DATASETS, HOOKS, METRICS, MODELS, OPTIM_WRAPPERS,
+                                 TRANSFORMS)
 
-__all__ = ['DATASETS', 'HOOKS', 'METRICS', 'MODELS', 'TRANSFORMS']
+__all__ = ['DATASETS', 'HOOKS', 'METRICS', 'MODELS', 'OPTIM_WRAPPERS', 'TRANSFORMS']

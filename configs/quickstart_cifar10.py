@@ -1,12 +1,14 @@
 # Quickstart: a real CIFAR-10 training + test that fits in ~10 minutes on 2 CPU cores.
 # FastCIFARNet (airbench-style), label smoothing, SGD-Nesterov with a one-cycle
-# (linear up, linear down) LR, batch-level crop/flip on tensors, channels-last.
+# (linear up, linear down) LR, batch-level crop/flip on tensors, channels-last,
+# bfloat16 autocast (AutocastOptimWrapper: ~2x faster on CPUs with AVX512-BF16/AMX
+# and on Ampere+ GPUs; on older hardware set optim_wrapper.type='OptimWrapper').
 _base_ = [
     './_base_/datasets/cifar10_bs128.py',
     './_base_/default_runtime.py',
 ]
 
-max_epochs = 8
+max_epochs = 12
 batch_size = 256
 
 model = dict(
@@ -23,6 +25,8 @@ val_dataloader = dict(batch_size=500, num_workers=1)
 test_dataloader = val_dataloader
 
 optim_wrapper = dict(
+    type='AutocastOptimWrapper',
+    dtype='bfloat16',
     optimizer=dict(type='SGD', lr=0.2, momentum=0.9, nesterov=True, weight_decay=5e-4),
     # no weight decay on BN parameters and biases
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0))

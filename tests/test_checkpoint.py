@@ -100,3 +100,19 @@ def test_getattr_is_restricted_to_history_buffer_methods(tmp_path):
     ok = tmp_path / 'ok.pth'
     torch.save({'mean': HistoryBuffer.mean}, ok)
     assert safe_load_from_local(str(ok))['mean'] is HistoryBuffer.mean
+
+
+def test_checkpoint_writes_are_atomic(tmp_path, monkeypatch):
+    """An interrupted save leaves the previous checkpoint intact and no debris."""
+    from mmengine.runner.checkpoint import save_checkpoint
+    path = tmp_path / 'best.pth'
+    save_checkpoint({'state_dict': {'w': torch.ones(3)}}, str(path))
+    import os as os_mod
+
+    def crash(*args, **kwargs):
+        raise OSError('disk full')
+    monkeypatch.setattr(os_mod, 'fsync', crash)
+    with pytest.raises(OSError, match='disk full'):
+        save_checkpoint({'state_dict': {'w': torch.zeros(3)}}, str(path))
+    assert torch.equal(torch.load(path, weights_only=True)['state_dict']['w'], torch.ones(3))
+    assert [p.name for p in tmp_path.iterdir()] == ['best.pth']

@@ -1,13 +1,17 @@
-"""Fixes for known breakages of the torch>=2.6 / mmengine 0.10.7 stack.
+"""Fixes for known breakages of the torch>=2.6 / mmengine 0.10.7 stack,
+and atomic checkpoint writes.
 
 Importing :mod:`cifar_plugins` applies them once; each patch is idempotent.
 """
+from .atomic_write import atomic_put, patch_atomic_writes
 from .checkpoint import (CheckpointLoadError, SAFE_GLOBALS, install_safe_loading,
                          safe_load_from_local)
 from .distributed import patch_distributed
 
 install_safe_loading()
 patch_distributed()
+patch_atomic_writes()
 
 __all__ = ['CheckpointLoadError', 'SAFE_GLOBALS', 'install_safe_loading',
-           'safe_load_from_local', 'patch_distributed']
+           'safe_load_from_local', 'patch_distributed', 'atomic_put',
+           'patch_atomic_writes']
