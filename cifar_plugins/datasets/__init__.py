@@ -1,4 +1,5 @@
 from .cifar import VerifiedCIFAR10, VerifiedCIFAR100
 from .cifar_files import CIFARDataError, load_split, verify
+from .transforms import *  # noqa: F401,F403
 
 __all__ = ['VerifiedCIFAR10', 'VerifiedCIFAR100', 'CIFARDataError', 'load_split', 'verify']

@@ -1,1 +1,3 @@
-__all__ = []
+from .swa_hook import SWAHook
+
+__all__ = ['SWAHook']

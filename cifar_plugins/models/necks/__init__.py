@@ -1,1 +1,3 @@
+from .attention_neck import AttentionNeck
 __all__ = []
+__all__ += ['AttentionNeck']

@@ -1,4 +1,4 @@
-"""Batch-level geometric augmentation on tensors."""
+"""Batch-level augmentation on tensors: random crop + flip, Cutout."""
 import torch
 import torch.nn.functional as F
 
@@ -37,3 +37,42 @@ def random_crop_flip(inputs, padding=4, flip_prob=0.5, generator=None):
     batch = torch.arange(n, device=device)[:, None, None, None]
     chans = torch.arange(c, device=device)[None, :, None, None]
     return inputs[batch, chans, rows[:, None, :, None], cols[:, None, None, :]]
+
+
+def batch_cutout(inputs, size, fill=0, generator=None):
+    """Cutout (DeVries & Taylor, 2017) for a whole batch with one mask.
+
+    Each sample gets one ``size`` x ``size`` square set to ``fill``; the
+    square's centre is uniform over the image, so near the borders the square
+    is clipped (as in the paper, where it may lie partly outside the image).
+    The mask is built from per-sample row and column ranges with broadcasting
+    (no loop over samples). mmpretrain's ``Cutout`` transform does the same
+    per image in the dataset pipeline; this version runs on the batch tensor.
+
+    Args:
+        inputs (Tensor): Images (N, C, H, W).
+        size (int): Side of the square in pixels (16 for CIFAR-10 and 8 for
+            CIFAR-100 in the paper). 0 returns ``inputs`` unchanged.
+        fill (float | Tensor): Value of the cut-out pixels; a tensor of C
+            values fills each channel with its own value. Defaults to 0.
+        generator (torch.Generator, optional): Source of randomness.
+
+    Returns:
+        Tensor: Images with the squares filled, same shape, dtype and device.
+    """
+    if size < 0:
+        raise ValueError(f'cutout size must be >= 0, got {size}')
+    if size == 0:
+        return inputs
+    n, c, h, w = inputs.shape
+    device = inputs.device
+    centres = torch.stack([torch.randint(0, h, (n, 1), device=device, generator=generator),
+                           torch.randint(0, w, (n, 1), device=device, generator=generator)])
+    starts = centres - size // 2
+    rows = torch.arange(h, device=device)
+    cols = torch.arange(w, device=device)
+    in_rows = (rows >= starts[0]) & (rows < starts[0] + size)  # N, H
+    in_cols = (cols >= starts[1]) & (cols < starts[1] + size)  # N, W
+    mask = (in_rows[:, :, None] & in_cols[:, None, :])[:, None]  # N, 1, H, W
+    fill = torch.as_tensor(fill, dtype=inputs.dtype, device=device).reshape(1, -1, 1, 1)
+    return torch.where(mask, fill, inputs)

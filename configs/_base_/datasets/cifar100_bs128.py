@@ -32,7 +32,9 @@ val_dataloader = dict(
                  pipeline=test_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=False),
 )
-val_evaluator = dict(type='Accuracy', topk=(1, 5))
+# ValLoss (cifar_plugins) logs the validation cross-entropy as val/cross_entropy;
+# Accuracy stays first because CheckpointHook(save_best='auto') tracks the first metric.
+val_evaluator = [dict(type='Accuracy', topk=(1, 5)), dict(type='ValLoss')]
 
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator

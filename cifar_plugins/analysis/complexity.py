@@ -1,0 +1,75 @@
+"""Parameter and multiply-accumulate counts of a config's model."""
+import copy
+import math
+from typing import Dict, Optional
+
+import torch
+from mmengine.analysis import FlopAnalyzer, parameter_count
+from mmengine.analysis.jit_handles import get_shape
+
+from cifar_plugins.registry import MODELS
+
+
+def sdpa_macs(inputs, outputs) -> int:
+    """FlopAnalyzer handle for ``aten::scaled_dot_product_attention``.
+
+    mmengine 0.10 has none, so a ViT's attention would count as zero: here
+    ``Q K^T`` and ``attention x V`` are counted; the scaling and softmax are
+    elementwise and, like FlopAnalyzer's other elementwise ops, not counted.
+    """
+    q_shape, k_shape, v_shape = (get_shape(v) for v in inputs[:3])
+    *batch, n_queries, dim = q_shape
+    return math.prod(batch) * n_queries * k_shape[-2] * (dim + v_shape[-1])
+
+
+def without_pretrained(model_cfg):
+    """A copy of a model config with every boolean ``pretrained`` set to False
+    (timm backbones would download weights while being built)."""
+    model_cfg = copy.deepcopy(model_cfg)
+
+    def visit(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == 'pretrained' and isinstance(value, bool):
+                    node[key] = False
+                else:
+                    visit(value)
+        elif isinstance(node, (list, tuple)):
+            for item in node:
+                visit(item)
+    visit(model_cfg)
+    return model_cfg
+
+
+def model_complexity(cfg, input_size: Optional[int] = None) -> Dict[str, float]:
+    """Parameters and GMACs of ``cfg.model`` on one ``3 x S x S`` image.
+
+    Reused: mmengine's ``FlopAnalyzer`` and ``parameter_count`` (what
+    ``mmengine.analysis.get_model_complexity_info`` runs, minus its
+    activation count and tables). FlopAnalyzer counts one fused
+    multiply-add as one "flop", i.e. it returns MACs. Written here: the
+    attention handle (:func:`sdpa_macs`) and building without downloading
+    pretrained weights (random weights count the same). The whole classifier
+    (backbone, neck, head) is counted, as in ``mode='tensor'``.
+
+    Args:
+        cfg (Config): A config with ``model`` (and optionally ``input_size``).
+        input_size (int, optional): Image side; defaults to
+            ``cfg.input_size`` or 32.
+
+    Returns:
+        dict: ``params`` (count), ``params_m`` (millions), ``macs`` and
+        ``gmacs``.
+    """
+    import cifar_plugins  # noqa: F401  (registers the plugin's modules)
+    size = int(input_size or cfg.get('input_size', 32))
+    model = MODELS.build(without_pretrained(cfg.model))
+    model.eval()
+    inputs = (torch.zeros(1, 3, size, size),)
+    with torch.no_grad():
+        analyzer = FlopAnalyzer(model, inputs)
+        analyzer.set_op_handle('aten::scaled_dot_product_attention', sdpa_macs)
+        analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+        macs = int(analyzer.total())
+    params = int(parameter_count(model)[''])
+    return dict(params=params, params_m=params / 1e6, macs=macs, gmacs=macs / 1e9)

@@ -1,0 +1,51 @@
+"""LSK: large selective kernel attention (LSKNet, Li et al., ICCV 2023)."""
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModule
+
+from ..utils.attention import register_attention
+
+
+@register_attention('lsk')
+class LSKAttention(BaseModule):
+    """Large Selective Kernel module.
+
+    A large receptive field is decomposed into a 5x5 depthwise conv followed
+    by a 7x7 depthwise conv with dilation 3 (receptive field 23). Each of the
+    two context maps is reduced to ``C / 2`` channels by a 1x1 conv; the
+    channel-wise average and maximum of the concatenated maps (2 spatial
+    statistics) go through a 7x7 conv to two sigmoid selection maps, which
+    weight the two kernels per position. A final 1x1 conv back to ``C``
+    channels gives the attention that multiplies the input. Written here
+    after `LSKNet <https://arxiv.org/abs/2303.09030>`_ (its ``LSKblock``).
+
+    Parameters: ``26 C + 50 C`` (depthwise) ``+ 2 (C^2 / 2 + C / 2)``
+    (reductions) ``+ 2 * 2 * 49 + 2`` (selection) ``+ C^2 / 2 + C`` (output),
+    i.e. ``1.5 C^2 + 78 C + 198`` for even ``C``.
+
+    Args:
+        channels (int): Input (and output) channels, even.
+        init_cfg (dict, optional): Initialization config. Defaults to None.
+    """
+
+    def __init__(self, channels, init_cfg=None):
+        super().__init__(init_cfg)
+        if channels % 2:
+            raise ValueError(f'LSKAttention needs an even number of channels, got {channels}')
+        half = channels // 2
+        self.local = nn.Conv2d(channels, channels, 5, padding=2, groups=channels)
+        self.dilated = nn.Conv2d(channels, channels, 7, padding=9, dilation=3,
+                                 groups=channels)
+        self.reduce_local = nn.Conv2d(channels, half, 1)
+        self.reduce_dilated = nn.Conv2d(channels, half, 1)
+        self.select = nn.Conv2d(2, 2, 7, padding=3)
+        self.proj = nn.Conv2d(half, channels, 1)
+
+    def forward(self, x):
+        local = self.local(x)
+        kernels = torch.stack(
+            [self.reduce_local(local), self.reduce_dilated(self.dilated(local))], dim=1)
+        flat = kernels.flatten(1, 2)  # (N, C, H, W): both reduced maps
+        stats = torch.cat([flat.mean(1, keepdim=True), flat.amax(1, keepdim=True)], dim=1)
+        select = self.select(stats).sigmoid().unsqueeze(2)  # (N, 2, 1, H, W)
+        return x * self.proj((kernels * select).sum(1))

@@ -1,0 +1,42 @@
+"""Collect every training run under work dirs into one results table.
+
+    python tools/analysis/collect_results.py work_dirs --out results.md
+
+Writes results.md and results.csv: run, config, dataset, epochs, best and
+last top-1/top-5, last validation loss, params, GMACs and wall time.
+"""
+import argparse
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+from cifar_plugins.analysis import collect_results, write_results  # noqa: E402
+from cifar_plugins.analysis.results import (DIGITS, MARKDOWN_COLUMNS,  # noqa: E402
+                                            MARKDOWN_HEADERS)
+from cifar_plugins.analysis.tables import markdown_table  # noqa: E402
+from cifar_plugins.apis.runner import run_with_clear_errors  # noqa: E402
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Table of the runs under work dirs')
+    parser.add_argument('work_dirs', nargs='*', default=['work_dirs'], metavar='WORK_DIRS',
+                        help='folders searched recursively for runs (default: work_dirs)')
+    parser.add_argument('--out', default='results.md',
+                        help='output path; both .md and .csv are written (default: '
+                        'results.md)')
+    parser.add_argument('--no-complexity', action='store_true',
+                        help='skip the params/GMACs columns (no model is built)')
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    rows = collect_results(args.work_dirs, complexity=not args.no_complexity)
+    paths = write_results(rows, args.out)
+    print(markdown_table(rows, MARKDOWN_COLUMNS, MARKDOWN_HEADERS, DIGITS))
+    print(f'Wrote {paths["markdown"]} and {paths["csv"]} ({len(rows)} runs)')
+
+
+if __name__ == '__main__':
+    run_with_clear_errors(main)
