@@ -66,7 +66,7 @@ def merge_args(cfg, args):
     for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         if cfg.get(field) is None:
             continue
-        loader = dict(pin_memory=True, persistent_workers=True,
+        loader = dict(pin_memory=torch.cuda.is_available(), persistent_workers=True,
                       collate_fn=dict(type='default_collate'))
         loader.update(cfg[field])
         if args.no_pin_memory:
