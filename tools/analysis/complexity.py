@@ -26,7 +26,6 @@ is 1; the others are still measured.
 """
 import argparse
 import csv
-import math
 import os
 import os.path as osp
 import platform
@@ -38,9 +37,10 @@ import time
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 import torch  # noqa: E402
-from mmengine.analysis import FlopAnalyzer, parameter_count  # noqa: E402
-from mmengine.analysis.jit_handles import get_shape  # noqa: E402
+from mmengine.analysis import parameter_count  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
+
+from cifar_plugins.analysis.complexity import count_macs, without_pretrained  # noqa: E402
 
 COLUMNS = ['config', 'input_size', 'batch_size', 'params_M', 'GMACs',
            'throughput_samples_per_s', 'latency_us_per_sample', 'latency_std_us',
@@ -70,37 +70,6 @@ def parse_args(argv=None):
     if args.batch_size < 1 or args.runs < 1 or args.warmup < 0:
         parser.error('--batch-size and --runs must be >= 1, --warmup >= 0')
     return args
-
-
-def sdpa_flop_jit(inputs, outputs):
-    """MACs of ``aten::scaled_dot_product_attention``: Q K^T plus attn x V.
-
-    The softmax and scaling are elementwise and not counted, as for the other
-    ops of FlopAnalyzer.
-    """
-    q_shape, k_shape, v_shape = (get_shape(v) for v in inputs[:3])
-    *batch, n_q, dim = q_shape
-    return math.prod(batch) * n_q * k_shape[-2] * (dim + v_shape[-1])
-
-
-def disable_pretrained(node):
-    """Set every ``pretrained`` key under ``node`` (dicts/lists) to False."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == 'pretrained' and isinstance(value, bool):
-                node[key] = False
-            else:
-                disable_pretrained(value)
-    elif isinstance(node, (list, tuple)):
-        for item in node:
-            disable_pretrained(item)
-
-
-def count_macs(model, image):
-    analyzer = FlopAnalyzer(model, (image, ))
-    analyzer.set_op_handle('aten::scaled_dot_product_attention', sdpa_flop_jit)
-    analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
-    return analyzer.total()
 
 
 def time_forward(model, batch, warmup, runs):
@@ -142,9 +111,8 @@ def build_model(path, args):
     cfg = Config.fromfile(path)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    if args.no_pretrained:
-        disable_pretrained(cfg.model)
-    return MODELS.build(cfg.model), int(cfg.get('input_size', 32))
+    model_cfg = without_pretrained(cfg.model) if args.no_pretrained else cfg.model
+    return MODELS.build(model_cfg), int(cfg.get('input_size', 32))
 
 
 def measure(model, size, args, device):
@@ -152,7 +120,7 @@ def measure(model, size, args, device):
     model.to(device)
     model.eval()  # mmpretrain backbones' train() returns None: do not chain
     with torch.no_grad():
-        macs = count_macs(model, torch.zeros(1, 3, size, size, device=device))
+        macs = count_macs(model, (torch.zeros(1, 3, size, size, device=device),))
     params = parameter_count(model)['']
     batch = torch.randn(args.batch_size, 3, size, size, device=device)
     times = time_forward(model, batch, args.warmup, args.runs)
