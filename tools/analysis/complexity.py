@@ -173,7 +173,6 @@ def write_outputs(rows, out_dir, name, append):
 
 def main(argv=None):
     args = parse_args(argv)
-    import cifar_plugins  # noqa: F401  (registers the plugin's modules)
     device = torch.device(args.device)
     if device.type == 'cuda' and not torch.cuda.is_available():
         print('ERROR: --device cuda requested but CUDA is not available', file=sys.stderr)

@@ -5,13 +5,13 @@ from functools import lru_cache
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmcv.cnn.bricks import DropPath
 from mmengine.model import BaseModule
 from mmengine.model.weight_init import trunc_normal_
 from mmpretrain.models.utils import build_norm_layer
 
 from cifar_plugins.registry import MODELS
 from ..utils.attention import build_attention
+from .slim_blocks import make_drop_path
 
 
 @lru_cache(maxsize=16)
@@ -150,7 +150,7 @@ class RelPosTransformerBlock(BaseModule):
             nn.Linear(out_channels, hidden), MODELS.build(block_act_cfg),
             nn.Linear(hidden, out_channels))
         self.attention = build_attention(attention, out_channels)
-        self.drop_path = DropPath(drop_path_rate) if drop_path_rate > 0 else nn.Identity()
+        self.drop_path = make_drop_path(drop_path_rate)
         self._init_linear_layers()
 
     def _init_linear_layers(self):

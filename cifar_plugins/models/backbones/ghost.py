@@ -2,13 +2,12 @@
 import math
 
 import torch
-import torch.nn as nn
 from mmcv.cnn import ConvModule, build_activation_layer
-from mmcv.cnn.bricks import DropPath
 from mmengine.model import BaseModule
 
 from cifar_plugins.registry import MODELS
 from ..utils.attention import build_attention
+from .slim_blocks import make_drop_path, make_shortcut
 
 
 @MODELS.register_module()
@@ -117,12 +116,8 @@ class GhostBasicBlock(BaseModule):
             out_channels, out_channels, kernel_size=3, ratio=ratio, dw_size=dw_size,
             norm_cfg=norm_cfg, act_cfg=None)
         self.attention = build_attention(attention, out_channels)
-        if stride != 1 or in_channels != out_channels:
-            self.shortcut = ConvModule(
-                in_channels, out_channels, 1, stride=stride, norm_cfg=norm_cfg, act_cfg=None)
-        else:
-            self.shortcut = nn.Identity()
-        self.drop_path = DropPath(drop_path_rate) if drop_path_rate > 0 else nn.Identity()
+        self.shortcut = make_shortcut(in_channels, out_channels, stride, norm_cfg)
+        self.drop_path = make_drop_path(drop_path_rate)
         self.act = build_activation_layer(act_cfg)
 
     def forward(self, x):

@@ -1,11 +1,11 @@
 """gMLP stage: gMLP blocks with a spatial gating unit on a stage's tokens."""
 import torch
 import torch.nn as nn
-from mmcv.cnn.bricks import DropPath
 from mmengine.model import BaseModule
 
 from cifar_plugins.registry import MODELS
 from ..utils.attention import build_attention
+from .slim_blocks import make_drop_path
 from .slim_convnext import ConvNeXtDownsample, needs_downsample
 
 
@@ -81,7 +81,7 @@ class GMLPBlock(BaseModule):
         self.sgu = SpatialGatingUnit(ffn_channels, num_tokens)
         self.proj_out = nn.Linear(ffn_channels // 2, channels)
         self.attention = build_attention(attention, channels)
-        self.drop_path = DropPath(drop_path_rate) if drop_path_rate > 0 else nn.Identity()
+        self.drop_path = make_drop_path(drop_path_rate)
 
     def forward(self, x):
         batch, channels, height, width = x.shape

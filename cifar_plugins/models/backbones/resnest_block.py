@@ -1,12 +1,12 @@
 """ResNeSt basic block: a split-attention 3x3 conv in a ResNet basic block."""
 import torch.nn as nn
 from mmcv.cnn import ConvModule, build_activation_layer
-from mmcv.cnn.bricks import DropPath
 from mmengine.model import BaseModule
 from mmpretrain.models.backbones.resnest import SplitAttentionConv2d
 
 from cifar_plugins.registry import MODELS
 from ..utils.attention import build_attention
+from .slim_blocks import make_drop_path
 
 
 @MODELS.register_module()
@@ -82,7 +82,7 @@ class ResNeStBlock(BaseModule):
                 pool, ConvModule(in_channels, out_channels, 1, norm_cfg=norm_cfg, act_cfg=None))
         else:
             self.shortcut = nn.Identity()
-        self.drop_path = DropPath(drop_path_rate) if drop_path_rate > 0 else nn.Identity()
+        self.drop_path = make_drop_path(drop_path_rate)
         self.act = build_activation_layer(act_cfg)
 
     def forward(self, x):
