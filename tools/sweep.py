@@ -22,7 +22,7 @@ from cifar_plugins.analysis import collect_results, write_results  # noqa: E402
 from cifar_plugins.analysis.results import MARKDOWN_COLUMNS, MARKDOWN_HEADERS  # noqa: E402
 from cifar_plugins.analysis.tables import markdown_table  # noqa: E402
 from cifar_plugins.apis.runner import run_with_clear_errors  # noqa: E402
-from cifar_plugins.apis.sweep import run_sweep  # noqa: E402
+from cifar_plugins.apis.sweep import DONE_MARKER, run_sweep  # noqa: E402
 
 
 def parse_args():
@@ -50,7 +50,7 @@ def main():
                        args.force)
     run_dirs = [osp.join(args.work_root, osp.splitext(osp.basename(c))[0])
                 for c in args.configs]
-    done = [d for d in run_dirs if osp.isfile(osp.join(d, 'SWEEP_DONE'))]
+    done = [d for d in run_dirs if osp.isfile(osp.join(d, DONE_MARKER))]
     if done:
         rows = collect_results(done)
         paths = write_results(rows, osp.join(args.work_root, 'results.md'))
