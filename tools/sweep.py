@@ -32,6 +32,10 @@ def parse_args():
     parser.add_argument('--work-root', default='work_dirs/sweep')
     parser.add_argument('--schedule', help='config file whose keys replace each config\'s '
                         '(e.g. configs/_base_/schedules/budget_cpu.py)')
+    parser.add_argument('--override', nargs='+', default=[], metavar='FILE',
+                        help='more config files whose top-level keys replace each config\'s '
+                        'after --schedule (e.g. configs/_base_/datasets/cifar10_bs128.py to '
+                        'run CIFAR-100 configs on CIFAR-10, with model.head.num_classes=10)')
     parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
                         help='overrides passed to every run\'s tools/train.py')
     parser.add_argument('--launcher', choices=['none', 'dist', 'slurm'], default='none')
@@ -47,7 +51,7 @@ def main():
     args = parse_args()
     failed = run_sweep(args.configs, args.work_root, args.schedule, args.cfg_options,
                        args.launcher, args.nproc, args.partition, args.max_parallel,
-                       args.force)
+                       args.force, overrides=args.override)
     run_dirs = [osp.join(args.work_root, osp.splitext(osp.basename(c))[0])
                 for c in args.configs]
     done = [d for d in run_dirs if osp.isfile(osp.join(d, DONE_MARKER))]

@@ -11,18 +11,21 @@ REPO_TOOLS = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))
 DONE_MARKER = 'SWEEP_DONE'
 
 
-def derive_config(config, schedule, out_path):
-    """Write ``config`` with the keys of the ``schedule`` file replaced.
+def derive_config(config, schedule, out_path, overrides=()):
+    """Write ``config`` with the keys of the ``schedule`` and ``overrides`` files replaced.
 
     Top-level keys of the schedule file (``param_scheduler``, ``train_cfg``...)
     replace the config's wholesale, so a list of schedulers is never merged
-    element-wise into a different one.
+    element-wise into a different one. The ``overrides`` files are applied the
+    same way afterwards, e.g. a dataset base file to train CIFAR-100 configs on
+    CIFAR-10 (its dataloaders, data_preprocessor and evaluators replace the
+    config's; the head's ``num_classes`` then goes through ``cfg_options``).
     """
     cfg = Config.fromfile(config)
-    if schedule:
-        sched = Config.fromfile(schedule)
-        for key, value in sched.to_dict().items():
-            cfg[key] = value
+    for replacement in [schedule, *overrides]:
+        if replacement:
+            for key, value in Config.fromfile(replacement).to_dict().items():
+                cfg[key] = value
     os.makedirs(osp.dirname(out_path), exist_ok=True)
     cfg.dump(out_path)
     return out_path
@@ -47,7 +50,7 @@ def train_command(cfg_path, work_dir, launcher='none', nproc=1, partition=None,
 
 
 def run_sweep(configs, work_root, schedule=None, cfg_options=(), launcher='none', nproc=1,
-              partition=None, max_parallel=1, force=False, log=print):
+              partition=None, max_parallel=1, force=False, log=print, overrides=()):
     """Train each config into ``work_root/<config name>``; return names that failed.
 
     A run that finished before (marker file) is skipped unless ``force``, so an
@@ -64,7 +67,7 @@ def run_sweep(configs, work_root, schedule=None, cfg_options=(), launcher='none'
         if osp.isfile(osp.join(work_dir, DONE_MARKER)) and not force:
             log(f'[{i + 1}/{len(configs)}] {name}: finished before, skipped (--force reruns)')
             continue
-        cfg_path = derive_config(config, schedule, osp.join(work_dir, f'{name}.py'))
+        cfg_path = derive_config(config, schedule, osp.join(work_dir, f'{name}.py'), overrides)
         cmd, env = train_command(cfg_path, work_dir, launcher, nproc, partition, name,
                                  cfg_options, port=29500 + i)
         jobs.append((i, name, work_dir, cmd, env))
