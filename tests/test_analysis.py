@@ -19,7 +19,7 @@ import cifar_plugins  # noqa: F401
 from cifar_plugins.analysis import (Predictions, RunDirError, collect_results,
                                     find_checkpoint, find_runs, load_run, load_runs,
                                     model_complexity, plot_curves)
-from cifar_plugins.analysis.results import RESULT_COLUMNS
+from cifar_plugins.analysis.results import RESULT_COLUMNS, add_baseline_delta
 from cifar_plugins.registry import MODELS
 from helpers import REPO, python_tool
 from tiny_runs import TRAINED_EPOCHS, train_row, trained_run, val_row, write_fake_run
@@ -345,3 +345,22 @@ def test_plot_curves_tool(run_dir, fake_runs, tmp_path):
     assert [r['run'] for r in rows] == ['Quick'] * TRAINED_EPOCHS + ['Res'] * 3
     assert all(r['val_loss'] for r in rows)
     assert os.path.getsize(tmp_path / 'loss.png') > 10000
+
+
+def test_collect_results_baseline_delta(fake_runs, tmp_path):
+    out = tmp_path / 'ablation.md'
+    run_cli('tools/analysis/collect_results.py',
+            ['collect_results.py', fake_runs['root'], '--out', str(out), '--no-complexity',
+             '--baseline', 'group/plain'])
+    rows = {r['run']: r for r in read_csv(tmp_path / 'ablation.csv')}
+    # last top-1: resumed 44, plain 25
+    assert float(rows['resumed']['delta_top1']) == pytest.approx(19.0)
+    assert float(rows['group/plain']['delta_top1']) == 0
+    header = markdown_rows(out.read_text())[0]
+    assert header.index('Δ top-1 vs baseline') == header.index('last top-1') + 1
+
+
+def test_collect_results_unknown_baseline_is_a_clear_error(fake_runs):
+    rows = collect_results([fake_runs['root']], complexity=False)
+    with pytest.raises(ValueError, match="'nope' must name exactly one run.*group/plain"):
+        add_baseline_delta(rows, 'nope')

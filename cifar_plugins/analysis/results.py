@@ -83,10 +83,44 @@ def collect_results(work_dirs: Sequence[str] = ('work_dirs',),
     return [run_result(load_run(d, name), complexity) for (d, _), name in zip(found, names)]
 
 
+def add_baseline_delta(rows: Sequence[Dict], baseline: str) -> List[Dict]:
+    """Add ``delta_top1`` to every row: its last top-1 minus the baseline's.
+
+    Args:
+        rows (Sequence[Dict]): Rows of :func:`collect_results`.
+        baseline (str): Run name or config name of the reference run.
+
+    Raises:
+        ValueError: no row, or more than one, is the baseline, or it has no top-1.
+    """
+    matches = [r for r in rows if baseline in (r['run'], r.get('config'))]
+    if len(matches) != 1:
+        raise ValueError(f'--baseline {baseline!r} must name exactly one run (by run or '
+                         f'config name), matched {len(matches)}; runs: '
+                         f'{", ".join(r["run"] for r in rows)}')
+    reference = matches[0]['last_top1']
+    if reference is None:
+        raise ValueError(f'Baseline run {matches[0]["run"]!r} has no validation top-1.')
+    return [dict(row, delta_top1=None if row['last_top1'] is None
+                 else row['last_top1'] - reference) for row in rows]
+
+
+def _with_delta(columns: Sequence[str], headers: Sequence[str], rows: Sequence[Dict]):
+    """Columns/headers with ``delta_top1`` after ``last_top1`` when rows have it."""
+    if not any('delta_top1' in r for r in rows):
+        return list(columns), list(headers)
+    at = columns.index('last_top1') + 1
+    return ([*columns[:at], 'delta_top1', *columns[at:]],
+            [*headers[:at], 'Δ top-1 vs baseline', *headers[at:]])
+
+
 def write_results(rows: Sequence[Dict], out: str) -> Dict[str, str]:
     """Write ``rows`` as ``<out>.md`` and ``<out>.csv`` (``out`` may end in
-    either); returns both paths."""
+    either); returns both paths. Rows from :func:`add_baseline_delta` get a
+    ``delta_top1`` column after ``last_top1``."""
     stem = osp.splitext(out)[0] if out.endswith(('.md', '.csv')) else out
-    return dict(markdown=write_markdown(rows, MARKDOWN_COLUMNS, stem + '.md',
-                                        MARKDOWN_HEADERS, title='Results', digits=DIGITS),
-                csv=write_csv(rows, RESULT_COLUMNS, stem + '.csv'))
+    md_columns, md_headers = _with_delta(MARKDOWN_COLUMNS, MARKDOWN_HEADERS, rows)
+    csv_columns, _ = _with_delta(RESULT_COLUMNS, RESULT_HEADERS, rows)
+    return dict(markdown=write_markdown(rows, md_columns, stem + '.md',
+                                        md_headers, title='Results', digits=DIGITS),
+                csv=write_csv(rows, csv_columns, stem + '.csv'))

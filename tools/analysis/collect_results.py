@@ -3,7 +3,9 @@
     python tools/analysis/collect_results.py work_dirs --out results.md
 
 Writes results.md and results.csv: run, config, dataset, epochs, best and
-last top-1/top-5, last validation loss, params, GMACs and wall time.
+last top-1/top-5, last validation loss, params, GMACs and wall time. With
+--baseline RUN a column gives each run's last top-1 minus the baseline's (for
+ablation tables).
 """
 import argparse
 import os.path as osp
@@ -12,9 +14,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from cifar_plugins.analysis import collect_results, write_results  # noqa: E402
-from cifar_plugins.analysis.results import (DIGITS, MARKDOWN_COLUMNS,  # noqa: E402
-                                            MARKDOWN_HEADERS)
-from cifar_plugins.analysis.tables import markdown_table  # noqa: E402
+from cifar_plugins.analysis.results import add_baseline_delta  # noqa: E402
 from cifar_plugins.apis.runner import run_with_clear_errors  # noqa: E402
 
 
@@ -25,6 +25,9 @@ def parse_args():
     parser.add_argument('--out', default='results.md',
                         help='output path; both .md and .csv are written (default: '
                         'results.md)')
+    parser.add_argument('--baseline', metavar='RUN',
+                        help='run or config name of the reference run: adds a column with '
+                        'each run\'s last top-1 minus the baseline\'s')
     parser.add_argument('--no-complexity', action='store_true',
                         help='skip the params/GMACs columns (no model is built)')
     return parser.parse_args()
@@ -33,8 +36,11 @@ def parse_args():
 def main():
     args = parse_args()
     rows = collect_results(args.work_dirs, complexity=not args.no_complexity)
+    if args.baseline:
+        rows = add_baseline_delta(rows, args.baseline)
     paths = write_results(rows, args.out)
-    print(markdown_table(rows, MARKDOWN_COLUMNS, MARKDOWN_HEADERS, DIGITS))
+    with open(paths['markdown']) as f:
+        print(f.read())
     print(f'Wrote {paths["markdown"]} and {paths["csv"]} ({len(rows)} runs)')
 
 
