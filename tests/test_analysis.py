@@ -12,6 +12,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+import yaml
 from mmengine.config import Config
 from PIL import Image
 
@@ -19,6 +20,7 @@ import cifar_plugins  # noqa: F401
 from cifar_plugins.analysis import (Predictions, RunDirError, collect_results,
                                     find_checkpoint, find_runs, load_run, load_runs,
                                     model_complexity, plot_curves)
+from cifar_plugins.analysis.metafile import write_metafile_results
 from cifar_plugins.analysis.results import RESULT_COLUMNS, add_baseline_delta
 from cifar_plugins.registry import MODELS
 from helpers import REPO, python_tool
@@ -364,3 +366,67 @@ def test_collect_results_unknown_baseline_is_a_clear_error(fake_runs):
     rows = collect_results([fake_runs['root']], complexity=False)
     with pytest.raises(ValueError, match="'nope' must name exactly one run.*group/plain"):
         add_baseline_delta(rows, 'nope')
+
+
+METAFILE = """\
+# How the numbers were measured: kept by the update.
+Collections:
+  - Name: Fake
+Models:
+  - Name: fake-model
+    Metadata:
+      Parameters: 1
+    Results:
+      - Task: Image Classification
+        Dataset: CIFAR-10
+        Metrics:
+          Top 1 Accuracy: 1.00
+    Config: configs/fake_cfg.py
+  - Name: quick-model
+    In Collection: Fake
+    Config: configs/quickstart_cifar10.py
+  - Name: unmeasured
+    Config: configs/other.py
+"""
+
+
+def test_collect_results_writes_metafile_results(fake_runs, tmp_path):
+    work_dirs = tmp_path / 'work_dirs'
+    shutil.copytree(fake_runs['root'], work_dirs)
+    plain = work_dirs / 'group' / 'plain'
+    os.rename(plain / 'fake_cfg.py', plain / 'quickstart_cifar10.py')
+    metafile = tmp_path / 'metafile.yml'
+    metafile.write_text(METAFILE)
+    label = 'CIFAR-10 (CPU budget: 3 epochs)'
+    for _ in range(2):  # a second update replaces the Results, it does not stack them
+        run_cli('tools/analysis/collect_results.py',
+                ['collect_results.py', str(work_dirs), '--out', str(tmp_path / 'r.md'),
+                 '--no-complexity', '--metafile', str(metafile), '--dataset', label])
+    text = metafile.read_text()
+    assert text.startswith('# How the numbers were measured: kept by the update.\n')
+    models = {m['Name']: m for m in yaml.safe_load(text)['Models']}
+    # last validation of the runs: resumed (config fake_cfg) 44/90, group/plain 25/65
+    assert models['fake-model']['Results'] == [dict(
+        Task='Image Classification', Dataset=label,
+        Metrics={'Top 1 Accuracy': 44.0, 'Top 5 Accuracy': 90.0})]
+    assert models['fake-model']['Metadata'] == {'Parameters': 1}
+    assert models['quick-model']['Results'][0]['Metrics']['Top 1 Accuracy'] == 25.0
+    assert models['quick-model']['In Collection'] == 'Fake'
+    assert models['unmeasured'] == {'Name': 'unmeasured', 'Config': 'configs/other.py'}
+    assert [list(m)[-1] for m in models.values()] == ['Config'] * 3
+
+
+def test_metafile_update_errors_keep_the_file(fake_runs, tmp_path):
+    metafile = tmp_path / 'metafile.yml'
+    metafile.write_text('Collections: []\n')
+    rows = collect_results([fake_runs['root']], complexity=False)
+    with pytest.raises(ValueError, match='no top-level "Models:"'):
+        write_metafile_results(str(metafile), rows[:1], 'CIFAR-10')
+    assert metafile.read_text() == 'Collections: []\n'
+    assert [r['config'] for r in rows] == ['fake_cfg', 'fake_cfg']
+    with pytest.raises(ValueError, match="both measure config 'fake_cfg'"):
+        write_metafile_results(str(metafile), rows, 'x')
+    with pytest.raises(SystemExit) as exc:
+        run_cli('tools/analysis/collect_results.py',
+                ['collect_results.py', fake_runs['root'], '--metafile', str(metafile)])
+    assert exc.value.code == 2

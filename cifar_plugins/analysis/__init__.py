@@ -8,6 +8,7 @@ from .complexity import model_complexity
 from .curves import load_runs, plot_curves
 from .predictions import (Predictions, confusion_matrix, per_class_accuracy,
                           predict_dataset)
+from .metafile import write_metafile_results
 from .report import make_report
 from .results import collect_results, run_result, write_results
 from .run_logs import EpochRecord, RunDirError, RunLog, find_checkpoint, find_runs, load_run
@@ -15,5 +16,5 @@ from .run_logs import EpochRecord, RunDirError, RunLog, find_checkpoint, find_ru
 __all__ = ['evaluate_checkpoint', 'write_prediction_report', 'model_complexity', 'load_runs',
            'plot_curves', 'Predictions', 'confusion_matrix', 'per_class_accuracy',
            'predict_dataset', 'make_report', 'collect_results', 'run_result',
-           'write_results', 'EpochRecord', 'RunDirError', 'RunLog', 'find_checkpoint',
+           'write_results', 'write_metafile_results', 'EpochRecord', 'RunDirError', 'RunLog', 'find_checkpoint',
            'find_runs', 'load_run']

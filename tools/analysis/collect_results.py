@@ -5,7 +5,9 @@
 Writes results.md and results.csv: run, config, dataset, epochs, best and
 last top-1/top-5, last validation loss, params, GMACs and wall time. With
 --baseline RUN a column gives each run's last top-1 minus the baseline's (for
-ablation tables).
+ablation tables). With --metafile FILE --dataset LABEL the runs' last top-1/top-5
+are written as the Results of the metafile entries whose Config has the run's
+config name (the metafile's comments are kept).
 """
 import argparse
 import os.path as osp
@@ -14,6 +16,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from cifar_plugins.analysis import collect_results, write_results  # noqa: E402
+from cifar_plugins.analysis.metafile import write_metafile_results  # noqa: E402
 from cifar_plugins.analysis.results import add_baseline_delta  # noqa: E402
 from cifar_plugins.apis.runner import run_with_clear_errors  # noqa: E402
 
@@ -28,9 +31,19 @@ def parse_args():
     parser.add_argument('--baseline', metavar='RUN',
                         help='run or config name of the reference run: adds a column with '
                         'each run\'s last top-1 minus the baseline\'s')
+    parser.add_argument('--metafile', metavar='FILE',
+                        help='also write each run\'s last top-1/top-5 into the Results of '
+                        'the entry of this metafile.yml whose Config has the run\'s config name')
+    parser.add_argument('--dataset', metavar='LABEL',
+                        help='Dataset label of the written Results; say how the numbers were '
+                        'measured, e.g. "CIFAR-10 (CPU budget: 3 epochs on 10k images)"')
     parser.add_argument('--no-complexity', action='store_true',
                         help='skip the params/GMACs columns (no model is built)')
-    return parser.parse_args()
+    args = parser.parse_args()
+    if bool(args.metafile) != bool(args.dataset):
+        parser.error('--metafile and --dataset go together: the Dataset label must say how '
+                     'the written numbers were measured')
+    return args
 
 
 def main():
@@ -42,6 +55,10 @@ def main():
     with open(paths['markdown']) as f:
         print(f.read())
     print(f'Wrote {paths["markdown"]} and {paths["csv"]} ({len(rows)} runs)')
+    if args.metafile:
+        updated = write_metafile_results(args.metafile, rows, args.dataset)
+        names = ', '.join(updated) or "none (no entry's Config has a run's config name)"
+        print(f'Updated the Results of {len(updated)} entries of {args.metafile}: {names}')
 
 
 if __name__ == '__main__':

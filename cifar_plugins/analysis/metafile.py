@@ -1,0 +1,113 @@
+"""Write measured results into an mmpretrain-format ``metafile.yml``.
+
+The metafiles carry header comments that explain how the numbers were
+measured, and a YAML round trip would drop them, so entries are edited as
+text: the ``Results`` block of an entry is replaced (or inserted before its
+``Config:`` line) and everything else is kept byte for byte. The new file is
+parsed before it replaces the old one, so a failed update leaves the old file.
+"""
+import json
+import os
+import os.path as osp
+import re
+from typing import Dict, List, Sequence
+
+import yaml
+
+_NAME = re.compile(r'^(\s*)- Name:\s*(\S.*?)\s*$')
+
+
+def _entry_spans(lines: Sequence[str]) -> List[tuple]:
+    """(start, end, key indent) of every ``- Name:`` entry under ``Models:``."""
+    try:
+        models_at = next(i for i, line in enumerate(lines) if line.rstrip() == 'Models:')
+    except StopIteration:
+        raise ValueError('metafile has no top-level "Models:" section') from None
+    starts = [(i, len(m.group(1)) + 2) for i, line in enumerate(lines)
+              if i > models_at and (m := _NAME.match(line))]
+    return [(start, starts[k + 1][0] if k + 1 < len(starts) else len(lines), indent)
+            for k, (start, indent) in enumerate(starts)]
+
+
+def _results_block(indent: str, dataset: str, top1: float, top5) -> List[str]:
+    metrics = [f'{indent}      Top 1 Accuracy: {top1:.2f}\n']
+    if top5 is not None:
+        metrics.append(f'{indent}      Top 5 Accuracy: {top5:.2f}\n')
+    # A JSON string is a valid double-quoted YAML scalar: labels may contain ': '.
+    return [f'{indent}Results:\n', f'{indent}  - Task: Image Classification\n',
+            f'{indent}    Dataset: {json.dumps(dataset)}\n', f'{indent}    Metrics:\n',
+            *metrics]
+
+
+def _rewrite_entry(entry: List[str], indent: int, block: List[str]) -> List[str]:
+    key = re.compile(r'^ {%d}\S' % indent)
+    out, skipping = [], False
+    for line in entry:
+        if skipping and (not line.strip() or not key.match(line)):
+            continue  # inside the old Results block (deeper indent)
+        skipping = False
+        if key.match(line) and line[indent:].startswith('Results:'):
+            skipping = True
+            continue
+        if key.match(line) and line[indent:].startswith('Config:'):
+            out.extend(block)
+        out.append(line)
+    if not any(key.match(line) and line[indent:].startswith('Config:') for line in entry):
+        out.extend(block)
+    return out
+
+
+def write_metafile_results(metafile: str, rows: Sequence[Dict], dataset: str) -> List[str]:
+    """Set the ``Results`` of the metafile entries that the rows measured.
+
+    An entry matches a row of :func:`collect_results` when the file name of
+    its ``Config`` (without ``.py``) is the row's ``config`` (the name of the
+    run's dumped config; :mod:`tools.sweep` keeps the config's name). The
+    row's last validation top-1/top-5 are written, i.e. the final model, which
+    is what testing the last checkpoint reports.
+
+    Args:
+        metafile (str): Path of the ``metafile.yml`` to update in place.
+        rows (Sequence[Dict]): Rows of :func:`collect_results`.
+        dataset (str): The ``Dataset`` label, which should say how the numbers
+            were measured (e.g. a CPU budget schedule).
+
+    Returns:
+        List[str]: Names of the updated entries.
+
+    Raises:
+        ValueError: the metafile has no ``Models:`` section, or two rows
+            measure the same config.
+    """
+    by_config = {}
+    for row in rows:
+        if row.get('last_top1') is None or not row.get('config'):
+            continue
+        if row['config'] in by_config:
+            raise ValueError(f'Runs {by_config[row["config"]]["run"]!r} and {row["run"]!r} '
+                             f'both measure config {row["config"]!r}; pass one of them.')
+        by_config[row['config']] = row
+    with open(metafile) as f:
+        lines = f.readlines()
+    out, updated, done = [], [], 0
+    for start, end, indent in _entry_spans(lines):
+        out.extend(lines[done:start])
+        entry = lines[start:end]
+        config = next((line.split(':', 1)[1].strip() for line in entry
+                       if line.startswith(' ' * indent + 'Config:')), '')
+        row = by_config.get(osp.splitext(osp.basename(config))[0])
+        if row is None:
+            out.extend(entry)
+        else:
+            block = _results_block(' ' * indent, dataset, row['last_top1'], row.get('last_top5'))
+            out.extend(_rewrite_entry(entry, indent, block))
+            updated.append(_NAME.match(entry[0]).group(2))
+        done = end
+    out.extend(lines[done:])
+    text = ''.join(out)
+    yaml.safe_load(text)  # never replace a good metafile with one that does not parse
+    tmp = metafile + '.tmp'
+    with open(tmp, 'w') as f:
+        f.write(text)
+    os.replace(tmp, metafile)
+    return updated
