@@ -430,3 +430,15 @@ def test_metafile_update_errors_keep_the_file(fake_runs, tmp_path):
         run_cli('tools/analysis/collect_results.py',
                 ['collect_results.py', fake_runs['root'], '--metafile', str(metafile)])
     assert exc.value.code == 2
+
+
+def test_overlaid_runs_keep_distinct_styles(fake_runs, tmp_path):
+    from cifar_plugins.analysis.curves import run_style
+    styles = [tuple(sorted(run_style(i).items())) for i in range(40)]
+    assert len(set(styles)) == 40 and run_style(0) == dict(color='C0', marker='o')
+    runs = load_runs([fake_runs['resumed'], fake_runs['plain']] * 6,
+                     labels=[f'run{i}' for i in range(12)])
+    paths = plot_curves(runs, str(tmp_path))
+    for key in ('loss', 'val_error'):  # the long legend goes beside the axes, not over them
+        height, width, _ = png(paths[key]).shape
+        assert height == 450 and width > 850

@@ -46,17 +46,28 @@ def summary_rows(runs: Sequence[RunLog]) -> List[Dict]:
     return rows
 
 
+MARKERS = ('o', 's', '^', 'D')
+LEGEND_INSIDE_MAX = 8
+
+
+def run_style(index: int) -> dict:
+    """Colour and marker of the index-th run: matplotlib's 10 colours, then the
+    same colours with another marker, so overlays of up to 40 runs stay distinct."""
+    return dict(color=f'C{index % 10}', marker=MARKERS[index // 10 % len(MARKERS)])
+
+
 def plot_losses(runs: Sequence[RunLog], path: str) -> str:
-    """Training loss (solid) and validation loss (dashed) per epoch, one colour per run."""
+    """Training loss (solid) and validation loss (dashed, hollow markers) per epoch,
+    one style per run (:func:`run_style`)."""
     fig, ax = new_figure()
     for index, run in enumerate(runs):
-        color = f'C{index % 10}'
+        style = run_style(index)
         train = [(e.epoch, e.train_loss) for e in run.epochs if e.train_loss is not None]
         val = [(e.epoch, e.val_loss) for e in run.epochs if e.val_loss is not None]
         if train:
-            ax.plot(*zip(*train), color=color, label=f'{run.name} train', marker='.')
+            ax.plot(*zip(*train), **style, markersize=4, label=f'{run.name} train')
         if val:
-            ax.plot(*zip(*val), color=color, linestyle='--', marker='o', markersize=3,
+            ax.plot(*zip(*val), **style, linestyle='--', markersize=3, fillstyle='none',
                     label=f'{run.name} val')
     ax.set(xlabel='epoch', ylabel='loss', title='Training and validation loss')
     _finish(ax)
@@ -64,13 +75,12 @@ def plot_losses(runs: Sequence[RunLog], path: str) -> str:
 
 
 def plot_val_error(runs: Sequence[RunLog], path: str) -> str:
-    """Validation top-1 error (%) per epoch, one colour per run."""
+    """Validation top-1 error (%) per epoch, one style per run (:func:`run_style`)."""
     fig, ax = new_figure()
     for index, run in enumerate(runs):
         points = [(e.epoch, e.val_error) for e in run.val_epochs]
         if points:
-            ax.plot(*zip(*points), color=f'C{index % 10}', marker='o', markersize=3,
-                    label=run.name)
+            ax.plot(*zip(*points), **run_style(index), markersize=4, label=run.name)
     ax.set(xlabel='epoch', ylabel='top-1 error (%)', title='Validation error')
     _finish(ax)
     return save_figure(fig, path)
@@ -79,7 +89,14 @@ def plot_val_error(runs: Sequence[RunLog], path: str) -> str:
 def _finish(ax) -> None:
     ax.grid(True, alpha=0.3)
     ax.xaxis.get_major_locator().set_params(integer=True)
-    if ax.get_legend_handles_labels()[0]:
+    entries = len(ax.get_legend_handles_labels()[0])
+    if entries > LEGEND_INSIDE_MAX:  # a long legend would hide the curves: put it beside them
+        columns = -(-entries // 24)
+        width, height = ax.figure.get_size_inches()
+        ax.figure.set_size_inches(width + 2.2 * columns, height)
+        ax.legend(fontsize='x-small', loc='upper left', bbox_to_anchor=(1.01, 1.0),
+                  ncol=columns, borderaxespad=0.0)
+    elif entries:
         ax.legend(fontsize='small')
 
 
