@@ -1,5 +1,7 @@
-"""Gated Ghost module and block: Ghost maps made by a gated (second-order)
-large-kernel depthwise mixer instead of a linear cheap operation."""
+"""Gated Ghost module and block: Ghost maps made by gating the intrinsic maps
+with a large-kernel depthwise filter of themselves instead of a linear cheap
+operation."""
+import torch
 import torch.nn as nn
 from mmcv.cnn import build_activation_layer, build_norm_layer
 
@@ -13,13 +15,20 @@ class GatedGhostModule(GhostModule):
 
     Motivation: in a Ghost module the ``ratio - 1`` ghost maps are a linear,
     3x3-local function of the intrinsic maps, a likely source of the accuracy
-    Ghost-ResNets give up against the convs they replace. HorNet's gnConv shows that
-    multiplying a feature by a depthwise-filtered feature (a second-order,
-    input-adaptive spatial interaction) adds capacity at no parameter cost.
-    Here each ghost map is ``norm(intrinsic * dwconv(intrinsic))`` (then the
-    activation), with a large depthwise kernel so that the gate sees context
-    beyond the 3x3 primary conv. The parameter count equals that of a
+    Ghost-ResNets give up against the convs they replace. Gating a feature by a
+    depthwise-filtered version of itself (as HorNet's gnConv and GLU-style
+    units do) makes the ghost maps input-adaptive at no parameter cost. Here
+    each ghost map is ``intrinsic * sigmoid(norm(dwconv(intrinsic)))`` (then
+    the activation), with a large depthwise kernel so that the gate sees
+    context beyond the 3x3 primary conv. The parameter count equals that of a
     :class:`GhostModule` with the same ``dw_size``: the gate is a product.
+
+    Why a sigmoid: the first version, ``norm(intrinsic * dwconv(intrinsic))``,
+    is second order in the input, so an input k times larger than the
+    running BN statistics gives ghost maps k^2 larger, and two modules per
+    block compound that over the depth; in eval mode (fixed statistics) the
+    CIFAR budget runs overflowed to NaN on real test images. With the sigmoid
+    a ghost map is never larger than the intrinsic map it gates.
 
     Written here (the idea of this package); the primary conv is reused from
     :class:`GhostModule`.
@@ -30,7 +39,7 @@ class GatedGhostModule(GhostModule):
         kernel_size (int): Kernel of the primary conv. Defaults to 1.
         ratio (int): Ratio ``s`` of output to intrinsic maps, >= 2.
             Defaults to 2.
-        dw_size (int): Kernel of the depthwise gate conv. Defaults to 7.
+        dw_size (int): Kernel of the depthwise conv of the gate. Defaults to 7.
         stride (int): Stride of the primary conv. Defaults to 1.
         norm_cfg (dict): Norm config. Defaults to BN.
         act_cfg (dict, optional): Activation; None for a linear module.
@@ -56,8 +65,9 @@ class GatedGhostModule(GhostModule):
         op = self.cheap_operation
         # Output channel j of the grouped conv is filtered from intrinsic map
         # j // (ratio - 1): repeat each intrinsic map to match it.
-        gate = intrinsic.repeat_interleave(self.ratio - 1, dim=1)
-        return op['act'](op['norm'](gate * op['dwconv'](intrinsic)))
+        source = intrinsic.repeat_interleave(self.ratio - 1, dim=1)
+        gate = torch.sigmoid(op['norm'](op['dwconv'](intrinsic)))
+        return op['act'](source * gate)
 
 
 @MODELS.register_module()
@@ -67,7 +77,7 @@ class GatedGhostBlock(GhostBasicBlock):
     With ``attention=dict(type='ECA')`` from the backbone this is the
     package's proposed block (Ghost + gated large-kernel mixer + ECA): the
     Ghost modules halve the weights, the gate restores input-adaptive
-    spatial mixing and ECA re-weights channels for ``k`` parameters. See
+    spatial gating and ECA re-weights channels for ``k`` parameters. See
     ``configs/cifar100/README.md`` for the factorial ablation.
 
     Args:
