@@ -40,19 +40,25 @@ def _results_block(indent: str, dataset: str, top1: float, top5) -> List[str]:
 
 
 def _rewrite_entry(entry: List[str], indent: int, block: List[str]) -> List[str]:
-    key = re.compile(r'^ {%d}\S' % indent)
+    """The entry with its Results block replaced by ``block``, placed before ``Config:``."""
+    key = re.compile(r'^ {%d}(\S[^:]*):' % indent)
+
+    def key_of(line):
+        match = key.match(line)
+        return match.group(1) if match else None
+
     out, skipping = [], False
     for line in entry:
-        if skipping and (not line.strip() or not key.match(line)):
-            continue  # inside the old Results block (deeper indent)
-        skipping = False
-        if key.match(line) and line[indent:].startswith('Results:'):
-            skipping = True
+        name = key_of(line)
+        if skipping and name is None:
+            continue  # inside the old Results block (deeper indent or blank)
+        skipping = name == 'Results'
+        if skipping:
             continue
-        if key.match(line) and line[indent:].startswith('Config:'):
+        if name == 'Config':
             out.extend(block)
         out.append(line)
-    if not any(key.match(line) and line[indent:].startswith('Config:') for line in entry):
+    if not any(key_of(line) == 'Config' for line in entry):
         out.extend(block)
     return out
 
