@@ -4,15 +4,17 @@ The metafiles carry header comments that explain how the numbers were
 measured, and a YAML round trip would drop them, so entries are edited as
 text: the ``Results`` block of an entry is replaced (or inserted before its
 ``Config:`` line) and everything else is kept byte for byte. The new file is
-parsed before it replaces the old one, so a failed update leaves the old file.
+parsed before it atomically replaces the old one, so a failed update leaves
+the old file.
 """
 import json
-import os
 import os.path as osp
 import re
 from typing import Dict, List, Sequence
 
 import yaml
+
+from cifar_plugins.compat import atomic_write_bytes
 
 _NAME = re.compile(r'^(\s*)- Name:\s*(\S.*?)\s*$')
 
@@ -29,6 +31,17 @@ def _entry_spans(lines: Sequence[str]) -> List[tuple]:
             for k, (start, indent) in enumerate(starts)]
 
 
+def _key_value(line: str, indent: int):
+    """``(key, value)`` of a ``key: value`` line at exactly ``indent`` spaces, else None."""
+    match = re.match(r' {%d}(\S[^:]*):(.*)$' % indent, line)
+    return (match.group(1), match.group(2).strip()) if match else None
+
+
+def _key(line: str, indent: int):
+    key_value = _key_value(line, indent)
+    return key_value[0] if key_value else None
+
+
 def _results_block(indent: str, dataset: str, top1: float, top5) -> List[str]:
     metrics = [f'{indent}      Top 1 Accuracy: {top1:.2f}\n']
     if top5 is not None:
@@ -41,15 +54,9 @@ def _results_block(indent: str, dataset: str, top1: float, top5) -> List[str]:
 
 def _rewrite_entry(entry: List[str], indent: int, block: List[str]) -> List[str]:
     """The entry with its Results block replaced by ``block``, placed before ``Config:``."""
-    key = re.compile(r'^ {%d}(\S[^:]*):' % indent)
-
-    def key_of(line):
-        match = key.match(line)
-        return match.group(1) if match else None
-
     out, skipping = [], False
     for line in entry:
-        name = key_of(line)
+        name = _key(line, indent)
         if skipping and name is None:
             continue  # inside the old Results block (deeper indent or blank)
         skipping = name == 'Results'
@@ -58,7 +65,7 @@ def _rewrite_entry(entry: List[str], indent: int, block: List[str]) -> List[str]
         if name == 'Config':
             out.extend(block)
         out.append(line)
-    if not any(key_of(line) == 'Config' for line in entry):
+    if not any(_key(line, indent) == 'Config' for line in entry):
         out.extend(block)
     return out
 
@@ -99,8 +106,8 @@ def write_metafile_results(metafile: str, rows: Sequence[Dict], dataset: str) ->
     for start, end, indent in _entry_spans(lines):
         out.extend(lines[done:start])
         entry = lines[start:end]
-        config = next((line.split(':', 1)[1].strip() for line in entry
-                       if line.startswith(' ' * indent + 'Config:')), '')
+        config = next((kv[1] for kv in (_key_value(line, indent) for line in entry)
+                       if kv and kv[0] == 'Config'), '')
         row = by_config.get(osp.splitext(osp.basename(config))[0])
         if row is None:
             out.extend(entry)
@@ -112,8 +119,5 @@ def write_metafile_results(metafile: str, rows: Sequence[Dict], dataset: str) ->
     out.extend(lines[done:])
     text = ''.join(out)
     yaml.safe_load(text)  # never replace a good metafile with one that does not parse
-    tmp = metafile + '.tmp'
-    with open(tmp, 'w') as f:
-        f.write(text)
-    os.replace(tmp, metafile)
+    atomic_write_bytes(text.encode(), metafile)
     return updated

@@ -3,7 +3,7 @@ and atomic checkpoint writes.
 
 Importing :mod:`cifar_plugins` applies them once; each patch is idempotent.
 """
-from .atomic_write import atomic_put, patch_atomic_writes
+from .atomic_write import atomic_put, atomic_write_bytes, patch_atomic_writes
 from .checkpoint import (CheckpointLoadError, SAFE_GLOBALS, install_safe_loading,
                          safe_load_from_local)
 from .distributed import patch_distributed
@@ -13,5 +13,5 @@ patch_distributed()
 patch_atomic_writes()
 
 __all__ = ['CheckpointLoadError', 'SAFE_GLOBALS', 'install_safe_loading',
-           'safe_load_from_local', 'patch_distributed', 'atomic_put',
+           'safe_load_from_local', 'patch_distributed', 'atomic_put', 'atomic_write_bytes',
            'patch_atomic_writes']

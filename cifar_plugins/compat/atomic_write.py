@@ -17,15 +17,15 @@ from mmengine.fileio.backends.local_backend import LocalBackend
 _PATCHED = '_cifar_plugins_atomic'
 
 
-def atomic_put(self, obj, filepath):
-    """Write ``obj`` (bytes) to ``filepath`` atomically (temp file + rename)."""
+def atomic_write_bytes(data: bytes, filepath) -> None:
+    """Write ``data`` to ``filepath`` atomically (temp file in the same folder + rename)."""
     filepath = str(filepath)
     folder = osp.dirname(osp.abspath(filepath))
     mmengine.mkdir_or_exist(folder)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix='.' + osp.basename(filepath), suffix='.tmp')
     try:
         with os.fdopen(fd, 'wb') as f:
-            f.write(obj)
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         # mkstemp creates 0600 files; keep the mode a plain open() would give
@@ -35,6 +35,11 @@ def atomic_put(self, obj, filepath):
         if osp.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def atomic_put(self, obj, filepath):
+    """``LocalBackend.put`` replacement: :func:`atomic_write_bytes` of ``obj``."""
+    atomic_write_bytes(obj, filepath)
 
 
 setattr(atomic_put, _PATCHED, True)
