@@ -18,6 +18,8 @@ from mmengine.runner.checkpoint import _load_checkpoint
 from mmpretrain.apis import ImageClassificationInferencer, get_model
 from PIL import Image
 
+from cifar_plugins.compat.config_data import config_from_text
+
 ImageInput = Union[str, Image.Image, np.ndarray]
 
 
@@ -32,7 +34,9 @@ def load_config(config=None, checkpoint: Optional[str] = None,
                 meta: Optional[dict] = None) -> Config:
     """The config as a :class:`Config`: from a path or object, else the copy
     mmengine stores in every checkpoint it saves (``meta['cfg']``; pass
-    ``meta`` if the checkpoint was already read)."""
+    ``meta`` if the checkpoint was already read). The stored text is parsed
+    as data (:func:`~cifar_plugins.compat.config_data.config_from_text`),
+    never executed."""
     if isinstance(config, Config):
         return config
     if config is not None:
@@ -42,7 +46,7 @@ def load_config(config=None, checkpoint: Optional[str] = None,
     cfg_text = (meta if meta is not None else checkpoint_meta(checkpoint)).get('cfg')
     if not cfg_text:
         raise ValueError(f'{checkpoint} holds no config (meta["cfg"]); pass the config file.')
-    return Config.fromstring(cfg_text, '.py')
+    return config_from_text(cfg_text, source=checkpoint)
 
 
 def init_model(config=None, checkpoint: Optional[str] = None,

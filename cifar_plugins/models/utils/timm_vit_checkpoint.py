@@ -19,7 +19,8 @@ import re
 
 from mmengine.runner import CheckpointLoader
 
-from cifar_plugins.compat import safe_load_from_local
+from cifar_plugins.compat.checkpoint import (CheckpointLoadError, mark_safe_loader,
+                                             safe_load_from_local)
 
 SCHEME = 'timm-vit://'
 
@@ -72,7 +73,11 @@ def convert_timm_vit(state_dict):
 def _read_local(path, map_location):
     if path.endswith('.safetensors'):
         from safetensors.torch import load_file
-        return load_file(path, device=str(map_location or 'cpu'))
+        try:  # safetensors holds tensors only: nothing in it can run code
+            return load_file(path, device=str(map_location or 'cpu'))
+        except Exception as err:  # parse failure of an untrusted file
+            raise CheckpointLoadError(f'Cannot read {path}: not a valid safetensors file '
+                                      f'({err}).') from None
     checkpoint = safe_load_from_local(path, map_location)
     for wrapper_key in ('state_dict', 'model'):
         if isinstance(checkpoint, dict) and wrapper_key in checkpoint:
@@ -91,6 +96,7 @@ def _download_with_timm(model_name):
 
 
 @CheckpointLoader.register_scheme(prefixes=SCHEME)
+@mark_safe_loader  # local files: safe loader or safetensors; downloads: timm, weights_only=True
 def load_timm_vit(filename, map_location=None):
     """mmengine checkpoint loader for ``timm-vit://SOURCE`` (see module doc)."""
     source = osp.expanduser(filename[len(SCHEME):])
