@@ -6,12 +6,14 @@ Importing :mod:`cifar_plugins` applies them once; each patch is idempotent.
 from .atomic_write import atomic_put, atomic_write_bytes, patch_atomic_writes
 from .checkpoint import (CheckpointLoadError, SAFE_GLOBALS, install_safe_loading,
                          safe_load_from_local)
+from .default_hooks import patch_default_hooks
 from .distributed import patch_distributed
 
 install_safe_loading()
 patch_distributed()
 patch_atomic_writes()
+patch_default_hooks()
 
 __all__ = ['CheckpointLoadError', 'SAFE_GLOBALS', 'install_safe_loading',
            'safe_load_from_local', 'patch_distributed', 'atomic_put', 'atomic_write_bytes',
-           'patch_atomic_writes']
+           'patch_atomic_writes', 'patch_default_hooks']

@@ -9,12 +9,21 @@ onto the target, so a reader sees the old file or the complete new one.
 """
 import os
 import os.path as osp
+import re
 import tempfile
 
 import mmengine
 from mmengine.fileio.backends.local_backend import LocalBackend
 
 _PATCHED = '_cifar_plugins_atomic'
+TEMP_SUFFIX = '.cifar-plugins.tmp'
+# this pattern, and the one of earlier versions (``.epoch_3.pthXXXXXXXX.tmp``)
+_OWN_TEMPORARY = re.compile(r'^\..+(' + re.escape(TEMP_SUFFIX) + r'|\.pth\w{8}\.tmp)$')
+
+
+def is_own_temporary(name):
+    """Whether a file name is one of :func:`atomic_write_bytes`'s temporaries."""
+    return bool(_OWN_TEMPORARY.match(name))
 
 
 def atomic_write_bytes(data: bytes, filepath) -> None:
@@ -22,7 +31,8 @@ def atomic_write_bytes(data: bytes, filepath) -> None:
     filepath = str(filepath)
     folder = osp.dirname(osp.abspath(filepath))
     mmengine.mkdir_or_exist(folder)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.' + osp.basename(filepath), suffix='.tmp')
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f'.{osp.basename(filepath)}.',
+                               suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, 'wb') as f:
             f.write(data)

@@ -12,6 +12,10 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3, save_best='auto'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False),
+    # RNG states in checkpoints: a resumed run ends with the same weights
+    rng_state=dict(type='RNGStateHook'),
+    # temporaries of checkpoint writes that a killed job left behind
+    stale_temp=dict(type='StaleTempCleanupHook'),
 )
 
 env_cfg = dict(

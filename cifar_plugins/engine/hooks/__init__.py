@@ -1,4 +1,6 @@
 from .early_stopping_hook import ResumableEarlyStoppingHook
+from .rng_state_hook import RNGStateHook
+from .stale_temp_hook import StaleTempCleanupHook
 from .swa_hook import SWAHook
 
-__all__ = ['ResumableEarlyStoppingHook', 'SWAHook']
+__all__ = ['ResumableEarlyStoppingHook', 'RNGStateHook', 'StaleTempCleanupHook', 'SWAHook']
