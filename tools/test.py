@@ -44,8 +44,8 @@ def main():
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'Checkpoint not found: {args.checkpoint}')
     cfg.load_from = args.checkpoint
-    cfg.test_dataloader = dict(cfg.test_dataloader, persistent_workers=False,
-                               collate_fn=dict(type='default_collate'))
+    cfg.test_dataloader = {'collate_fn': dict(type='default_collate'),
+                           **cfg.test_dataloader, 'persistent_workers': False}
     runner = build_runner(cfg)
     if args.out:
         from mmengine.evaluator import DumpResults

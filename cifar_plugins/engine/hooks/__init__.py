@@ -2,5 +2,7 @@ from .early_stopping_hook import ResumableEarlyStoppingHook
 from .rng_state_hook import RNGStateHook
 from .stale_temp_hook import StaleTempCleanupHook
 from .swa_hook import SWAHook
+from .whitening_hook import WhiteningInitHook
 
-__all__ = ['ResumableEarlyStoppingHook', 'RNGStateHook', 'StaleTempCleanupHook', 'SWAHook']
+__all__ = ['ResumableEarlyStoppingHook', 'RNGStateHook', 'StaleTempCleanupHook', 'SWAHook',
+           'WhiteningInitHook']

@@ -3,7 +3,8 @@ import torch
 import torch.nn.functional as F
 
 
-def random_crop_flip(inputs, padding=4, flip_prob=0.5, generator=None):
+def random_crop_flip(inputs, padding=4, flip_prob=0.5, generator=None, pad_mode='constant',
+                     flip=None):
     """Random ``padding``-pixel translation (zero-padded crop) and horizontal flip.
 
     The same augmentation as mmpretrain's per-sample ``RandomCrop(32,
@@ -17,6 +18,9 @@ def random_crop_flip(inputs, padding=4, flip_prob=0.5, generator=None):
             ``[0, 2 * padding]``. 0 disables the crop.
         flip_prob (float): Probability of a horizontal flip per sample.
         generator (torch.Generator, optional): Source of randomness.
+        pad_mode (str): ``'constant'`` (zeros) or ``'reflect'`` padding.
+        flip (Tensor, optional): Which samples to flip (N bools); overrides
+            ``flip_prob`` (used for the alternating flip).
 
     Returns:
         Tensor: Augmented images, same shape, dtype and device.
@@ -26,14 +30,19 @@ def random_crop_flip(inputs, padding=4, flip_prob=0.5, generator=None):
     rows = torch.arange(h, device=device).expand(n, h)
     cols = torch.arange(w, device=device).expand(n, w)
     if padding > 0:
-        inputs = F.pad(inputs, (padding, padding, padding, padding))
+        if pad_mode == 'reflect' and not inputs.is_floating_point():
+            # reflect padding has no integer kernel: pad as float, values stay exact
+            inputs = F.pad(inputs.float(), (padding,) * 4, mode='reflect').to(inputs.dtype)
+        else:
+            inputs = F.pad(inputs, (padding,) * 4, mode=pad_mode)
         offsets = torch.randint(0, 2 * padding + 1, (2, n, 1), device=device,
                                 generator=generator)
         rows = rows + offsets[0]
         cols = cols + offsets[1]
-    if flip_prob > 0:
-        flip = torch.rand(n, 1, device=device, generator=generator) < flip_prob
-        cols = torch.where(flip, cols.flip(1), cols)
+    if flip is None and flip_prob > 0:
+        flip = torch.rand(n, device=device, generator=generator) < flip_prob
+    if flip is not None:
+        cols = torch.where(flip.to(device).reshape(n, 1), cols.flip(1), cols)
     batch = torch.arange(n, device=device)[:, None, None, None]
     chans = torch.arange(c, device=device)[None, :, None, None]
     return inputs[batch, chans, rows[:, None, :, None], cols[:, None, None, :]]
@@ -76,3 +85,23 @@ def batch_cutout(inputs, size, fill=0, generator=None):
     mask = (in_rows[:, :, None] & in_cols[:, None, :])[:, None]  # N, 1, H, W
     fill = torch.as_tensor(fill, dtype=inputs.dtype, device=device).reshape(1, -1, 1, 1)
     return torch.where(mask, fill, inputs)
+
+
+def alternating_flip(sample_idx, epoch, seed=0):
+    """airbench's alternating flip: sample ``i`` is flipped in epoch ``e`` iff
+    ``b_i XOR (e odd)``, with ``b_i`` a fixed pseudo-random bit per sample.
+
+    Every image is seen mirrored and unmirrored in alternate epochs instead
+    of by chance, and half of the images are flipped in every epoch.
+
+    Args:
+        sample_idx (Tensor): Dataset indices of the batch (N,).
+        epoch (int): Training epoch (0-based).
+        seed (int): Changes the bits ``b_i``.
+
+    Returns:
+        Tensor: N bools.
+    """
+    idx = sample_idx.long() + seed
+    bits = ((idx * 2654435761) >> 16) & 1  # Knuth's multiplicative hash, bit 16
+    return (bits ^ (epoch & 1)).bool()

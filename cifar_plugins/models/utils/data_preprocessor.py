@@ -1,9 +1,10 @@
 """Data preprocessor that augments CIFAR batches on tensors."""
 import torch
+from mmengine.logging import MessageHub
 from mmpretrain.models.utils import ClsDataPreprocessor
 
 from cifar_plugins.registry import MODELS
-from .batch_augment import batch_cutout, random_crop_flip
+from .batch_augment import alternating_flip, batch_cutout, random_crop_flip
 
 
 @MODELS.register_module()
@@ -24,6 +25,13 @@ class CIFARDataPreprocessor(ClsDataPreprocessor):
             disables it. Defaults to 4.
         flip_prob (float): Horizontal flip probability during training.
             Defaults to 0.5.
+        flip_mode (str): ``'random'`` (each batch draws flips with
+            ``flip_prob``) or ``'alternate'`` (airbench: each image is flipped
+            in every other epoch, see :func:`alternating_flip`; needs the
+            samples' dataset indices, which ``InMemoryBatchDataset`` batches
+            and ``PackInputs`` metainfo carry). Defaults to 'random'.
+        crop_pad_mode (str): ``'constant'`` (zero) or ``'reflect'`` padding
+            of the random translation. Defaults to 'constant'.
         cutout_size (int): Side of the Cutout square during training (16 for
             CIFAR-10, 8 for CIFAR-100 in the paper); 0 disables it.
             Defaults to 0.
@@ -35,8 +43,15 @@ class CIFARDataPreprocessor(ClsDataPreprocessor):
     """
 
     def __init__(self, crop_padding=4, flip_prob=0.5, cutout_size=0, channels_last=False,
-                 **kwargs):
+                 flip_mode='random', crop_pad_mode='constant', **kwargs):
         super().__init__(**kwargs)
+        if flip_mode not in ('random', 'alternate'):
+            raise ValueError(f"flip_mode must be 'random' or 'alternate', got {flip_mode!r}")
+        if crop_pad_mode not in ('constant', 'reflect'):
+            raise ValueError(f"crop_pad_mode must be 'constant' or 'reflect', "
+                             f"got {crop_pad_mode!r}")
+        self.flip_mode = flip_mode
+        self.crop_pad_mode = crop_pad_mode
         if cutout_size < 0:
             raise ValueError(f'cutout_size must be >= 0, got {cutout_size}')
         self.crop_padding = crop_padding
@@ -53,7 +68,9 @@ class CIFARDataPreprocessor(ClsDataPreprocessor):
             inputs = torch.stack(inputs)
         inputs = inputs.to(self.device, non_blocking=True)
         if training and (self.crop_padding > 0 or self.flip_prob > 0):
-            inputs = random_crop_flip(inputs, self.crop_padding, self.flip_prob)
+            flip = self._alternating_flip(data) if self.flip_mode == 'alternate' else None
+            inputs = random_crop_flip(inputs, self.crop_padding, self.flip_prob,
+                                      pad_mode=self.crop_pad_mode, flip=flip)
         if training and self.cutout_size > 0:
             inputs = batch_cutout(inputs.float(), self.cutout_size,
                                   self._cutout_fill(inputs.size(1)))
@@ -61,6 +78,17 @@ class CIFARDataPreprocessor(ClsDataPreprocessor):
         if self.channels_last:
             data['inputs'] = data['inputs'].contiguous(memory_format=torch.channels_last)
         return data
+
+    def _alternating_flip(self, data):
+        sample_idx = data.get('sample_idx')
+        if sample_idx is None:
+            samples = data.get('data_samples') or []
+            if not samples or 'sample_idx' not in samples[0]:
+                raise ValueError("flip_mode='alternate' needs the samples' dataset indices "
+                                 "(InMemoryBatchDataset batches or PackInputs metainfo)")
+            sample_idx = torch.tensor([s.sample_idx for s in samples])
+        epoch = MessageHub.get_current_instance().get_info('epoch', 0)
+        return alternating_flip(torch.as_tensor(sample_idx), epoch)
 
     def _cutout_fill(self, channels):
         """Per-channel normalisation mean in the input's channel order."""
