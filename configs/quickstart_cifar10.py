@@ -1,8 +1,10 @@
 # Quickstart: a real CIFAR-10 training + test that fits in ~10 minutes on 2 CPU cores.
 # FastCIFARNet (airbench-style), label smoothing, SGD-Nesterov with a one-cycle
 # (linear up, linear down) LR, batch-level crop/flip on tensors, channels-last,
-# bfloat16 autocast (AutocastOptimWrapper: ~2x faster on CPUs with AVX512-BF16/AMX
-# and on Ampere+ GPUs; on older hardware set optim_wrapper.type='OptimWrapper').
+# mixed precision that fits the hardware (AutocastOptimWrapper, dtype='auto'):
+# bfloat16 on CPUs with AVX512-BF16/AMX (~2x faster) and on Ampere+ GPUs, float16
+# with loss scaling on older GPUs, float32 elsewhere (emulated bfloat16 on an AVX2
+# CPU is ~11x slower). The training log names the choice and why.
 _base_ = [
     './_base_/datasets/cifar10_bs128.py',
     './_base_/default_runtime.py',
@@ -26,7 +28,7 @@ test_dataloader = val_dataloader
 
 optim_wrapper = dict(
     type='AutocastOptimWrapper',
-    dtype='bfloat16',
+    dtype='auto',  # or force 'bfloat16' / 'float16' / 'float32'
     optimizer=dict(type='SGD', lr=0.2, momentum=0.9, nesterov=True, weight_decay=5e-4),
     # no weight decay on BN parameters and biases
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0))

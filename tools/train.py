@@ -25,8 +25,10 @@ def parse_args():
                         help='resume from CKPT, or from the latest checkpoint '
                         'in the work dir when CKPT is omitted')
     parser.add_argument('--amp', action='store_true',
-                        help='mixed precision: float16 + loss scaling on CUDA, '
-                        'bfloat16 autocast on CPU')
+                        help='mixed precision in the dtype the device runs natively '
+                        "(AutocastOptimWrapper, dtype='auto'): bfloat16 on CPUs with "
+                        'AVX512-BF16/AMX and Ampere+ GPUs, float16 + loss scaling on '
+                        'older GPUs, float32 otherwise; the log says which')
     parser.add_argument('--no-validate', action='store_true',
                         help='do not evaluate during training')
     parser.add_argument('--auto-scale-lr', action='store_true',
@@ -51,12 +53,9 @@ def merge_args(cfg, args):
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
-    if args.amp and torch.cuda.is_available():
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-    elif args.amp:  # mmengine's AmpOptimWrapper is GPU-only: bfloat16 autocast on CPU
+    if args.amp:  # on every device; the wrapper picks the dtype and logs why
         cfg.optim_wrapper.type = 'AutocastOptimWrapper'
-        cfg.optim_wrapper.pop('loss_scale', None)
+        cfg.optim_wrapper.dtype = 'auto'
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
