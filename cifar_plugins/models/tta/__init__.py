@@ -1,0 +1,3 @@
+from .batch_tta import BatchFlipTranslateTTA
+
+__all__ = ['BatchFlipTranslateTTA']
