@@ -27,21 +27,24 @@ class LookaheadHook(Hook):
         ema.lerp_(current, 1 - decay)   # ema = decay * ema + (1 - decay) * current
         current.copy_(ema)              # the model continues from the average
 
-    with ``t`` the number of iterations done and ``T`` the run's
-    ``max_iters``, so averaging is weak early and strong late. Entries that
-    are not floating point (``num_batches_tracked``) are copied into the
-    average, never averaged, and the model keeps its own. With
-    ``final_merge`` the last iteration (``t == T``) ends with airbench's
+    with ``t`` the number of iterations done and ``T`` the schedule's length
+    (``total_iters``, by default the run's ``max_iters``), so averaging is
+    weak early and strong late. Entries that are not floating point
+    (``num_batches_tracked``) are copied into the average, never averaged,
+    and the model keeps its own. With
+    ``final_merge`` iteration ``t == T`` ends with airbench's
     ``update(model, decay=1.0)``: the model is set to the average, so the
     steps since the last merge are dropped (nothing changes when ``T`` is a
     multiple of ``interval``). This happens before the last checkpoint is
-    written. A run that stops early (early stopping) keeps its current
-    weights.
+    written. A run that stops before ``T`` (early stopping, or a run killed
+    before the end) keeps its current weights; iterations after ``T`` (a
+    ``total_iters`` shorter than the run) merge with the final decay.
 
     Checkpoints hold the average as ``checkpoint['lookahead']`` (name ->
     CPU tensor); ``--resume`` restores it, so a run stopped at a checkpoint
     and resumed ends with the same weights as the uninterrupted run (with
-    :class:`RNGStateHook` for the random streams). ``load_from``
+    :class:`RNGStateHook` for the random streams; the schedule depends on
+    ``T``, so both must have the same ``max_iters`` or ``total_iters``). ``load_from``
     (``runner.iter == 0`` when training starts) starts a fresh average from
     the loaded weights. The model is unwrapped from DDP; every process does
     the same update on its own copy, so no communication is needed. The
@@ -60,20 +63,31 @@ class LookaheadHook(Hook):
             at most ``base_decay ** interval``. Defaults to 0.95.
         power (float): Exponent of the warm-up ``(t / T) ** power`` of the
             decay. Defaults to 3.
-        final_merge (bool): Set the model to the average after the last
-            training iteration. Defaults to True.
+        final_merge (bool): Set the model to the average after iteration
+            ``T``. Defaults to True.
+        total_iters (int, optional): Length ``T`` of the decay schedule. The
+            default, None, is the run's ``max_iters``; set it when the run's
+            length differs from the schedule's, e.g. to stop a run on purpose
+            after some epochs and ``--resume`` it with more, which must then
+            repeat the longer run exactly.
     """
 
     priority = 'ABOVE_NORMAL'
 
-    def __init__(self, interval=5, base_decay=0.95, power=3.0, final_merge=True):
+    def __init__(self, interval=5, base_decay=0.95, power=3.0, final_merge=True,
+                 total_iters=None):
         if not isinstance(interval, int) or isinstance(interval, bool) or interval < 1:
             raise ValueError(f'LookaheadHook interval must be a positive integer, got {interval!r}')
         if not 0.0 <= base_decay <= 1.0:
             raise ValueError(f'LookaheadHook base_decay must be in [0, 1], got {base_decay!r}')
         if power < 0:
             raise ValueError(f'LookaheadHook power must be >= 0, got {power!r}')
+        if total_iters is not None and (not isinstance(total_iters, int)
+                                        or isinstance(total_iters, bool) or total_iters < 1):
+            raise ValueError('LookaheadHook total_iters must be a positive integer or None, '
+                             f'got {total_iters!r}')
         self.interval = interval
+        self.total_iters = total_iters
         self.base_decay = float(base_decay)
         self.power = float(power)
         self.final_merge = bool(final_merge)
@@ -133,10 +147,11 @@ class LookaheadHook(Hook):
         runner.logger.info('LookaheadHook: averaged weights restored from the checkpoint.')
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
-        t, total = runner.iter + 1, runner.max_iters  # iterations done, of total
+        t = runner.iter + 1  # iterations done
+        total = self.total_iters or runner.max_iters
         model = self._model(runner)
         if t % self.interval == 0:
-            self.update(model, self.decay(t, total))
+            self.update(model, self.decay(min(t, total), total))
         if self.final_merge and t == total:
             self.update(model, 1.0)  # lerp weight 0: the model becomes the average
 
