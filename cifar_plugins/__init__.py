@@ -1,10 +1,15 @@
 """cifar-plugins: MMPretrain components, configs and tools for CIFAR-10/100.
 
 Importing this package (configs do it through ``custom_imports``) registers
-every component in mmpretrain's registries and applies the fixes in
-:mod:`cifar_plugins.compat` (safe checkpoint loading, CPU multi-process).
+every component in mmpretrain's registries, applies the fixes in
+:mod:`cifar_plugins.compat` (safe checkpoint loading, CPU multi-process) and
+makes uncaught user errors one ``ERROR:`` line (:mod:`cifar_plugins.errors`).
 """
-from . import compat  # noqa: F401  (apply stack fixes first)
+from .errors import install_excepthook
+
+install_excepthook()  # before anything that can fail on a user's input
+
+from . import compat  # noqa: F401,E402  (apply stack fixes first)
 from . import datasets, engine, evaluation, models  # noqa: F401
 from .version import __version__
 

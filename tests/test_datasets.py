@@ -1,7 +1,9 @@
+import os
 import os.path as osp
 import pickle
 import shutil
 import tarfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -43,17 +45,87 @@ def test_missing_data_names_path_and_fix(tmp_path):
     with pytest.raises(CIFARDataError) as err:
         VerifiedCIFAR10(data_root=str(tmp_path / 'nowhere'), split='train', download=False)
     msg = str(err.value)
-    assert 'nowhere' in msg and 'tools/prepare_cifar.py' in msg and 'data_batch_1' in msg
+    assert 'nowhere' in msg and 'does not exist' in msg and 'tools/prepare_cifar.py' in msg
+    assert '\n' not in msg
 
 
-def test_failed_download_is_one_clear_error(tmp_path, monkeypatch):
+@pytest.fixture
+def no_download(monkeypatch):
+    """Replace the download with a recorder that fails like an offline machine."""
     import cifar_plugins.datasets.cifar as cifar_mod
+    calls = []
 
-    def offline(*args, **kwargs):
+    def offline(url, root, *args, **kwargs):
+        calls.append(url)
+        os.makedirs(root, exist_ok=True)  # like the real one, before the network fails
+        with open(osp.join(root, 'cifar-10-python.tar.gz'), 'wb') as f:
+            f.write(b'partial')
         raise OSError('network unreachable')
     monkeypatch.setattr(cifar_mod, 'download_and_extract_archive', offline)
-    with pytest.raises(CIFARDataError, match='Could not download cifar10.*prepare_cifar'):
+    return calls
+
+
+def test_failed_download_is_one_clear_error(tmp_path, no_download):
+    root = tmp_path / 'new' / 'c10'
+    with pytest.raises(CIFARDataError) as err:
+        VerifiedCIFAR10(data_root=str(root), split='train', download=True)
+    msg = str(err.value)
+    assert '\n' not in msg and 'does not exist' in msg and 'downloading it there failed' in msg
+    assert 'network unreachable' in msg and 'tools/prepare_cifar.py cifar10' in msg
+    assert no_download and not root.exists()  # the partial archive is not left behind
+
+
+def test_empty_folder_download_failure_says_the_folder_is_empty(tmp_path, no_download):
+    with pytest.raises(CIFARDataError, match=r'is an empty folder .*downloading it there failed'):
         VerifiedCIFAR10(data_root=str(tmp_path), split='train', download=True)
+    assert no_download and list(tmp_path.iterdir()) == []
+
+
+def test_complete_files_never_download(cifar10_root, no_download):
+    cfg = dict(type='VerifiedCIFAR10', data_root=cifar10_root, split='train', download=True,
+               pipeline=[])
+    assert len(DATASETS.build(cfg)) == 200
+    VerifiedCIFAR10.check_data_config(cfg)
+    assert no_download == []
+
+
+def test_bad_data_roots_are_named_and_never_downloaded_into(tmp_path, cifar10_root,
+                                                              no_download):
+    partial = tmp_path / 'partial'
+    shutil.copytree(cifar10_root, partial)
+    os.remove(partial / 'cifar-10-batches-py' / 'data_batch_3')
+    a_file = tmp_path / 'a_file'
+    a_file.write_text('x')
+    archive_only = tmp_path / 'archive_only'
+    archive_only.mkdir()
+    (archive_only / 'cifar-10-python.tar.gz').write_bytes(b'half')
+    cases = [(partial, r'incomplete: cifar-10-batches-py/ lacks data_batch_3\. Nothing is '
+                       r'downloaded.*--force'),
+             (a_file, 'is a file, not a folder'),
+             (str(a_file) + '/', 'is a file, not a folder'),
+             (osp.join(cifar10_root, 'cifar-10-batches-py'), 'is the cifar-10-batches-py/ '
+                                                             'folder itself'),
+             (archive_only, 'holds cifar-10-python.tar.gz but no cifar-10-batches-py/')]
+    before = _tree(tmp_path)
+    for root, pattern in cases:
+        with pytest.raises(CIFARDataError, match=pattern):
+            VerifiedCIFAR10(data_root=str(root), split='train', download=True)
+        with pytest.raises(CIFARDataError, match=pattern):
+            VerifiedCIFAR10.check_data_config(dict(data_root=str(root), download=True))
+    assert no_download == [] and _tree(tmp_path) == before
+
+
+def test_missing_data_without_download_says_what_the_path_is(tmp_path):
+    with pytest.raises(CIFARDataError, match='is an empty folder .*or set download=True'):
+        VerifiedCIFAR10(data_root=str(tmp_path), split='train', download=False)
+    (tmp_path / 'other').mkdir()
+    with pytest.raises(CIFARDataError, match='has no cifar-10-batches-py/ folder'):
+        VerifiedCIFAR10(data_root=str(tmp_path), split='train', download=False)
+
+
+def _tree(root):
+    return sorted((str(p), p.stat().st_size, p.stat().st_mtime_ns)
+                  for p in Path(root).rglob('*'))
 
 
 def test_corrupt_file_rejected(tmp_path, cifar10_root):

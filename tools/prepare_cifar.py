@@ -13,12 +13,14 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from cifar_plugins.datasets.cifar_files import CIFARDataError, SPECS, verify  # noqa: E402
+from cifar_plugins.apis.runner import run_with_clear_errors  # noqa: E402
+from cifar_plugins.datasets.cifar_files import SPECS, verify  # noqa: E402
 from cifar_plugins.datasets.prepare import format_report, prepare  # noqa: E402
+from cifar_plugins.errors import ArgumentParser  # noqa: E402
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__,
+    parser = ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('name', choices=sorted(SPECS))
     source = parser.add_mutually_exclusive_group(required=True)
@@ -28,16 +30,13 @@ def main():
     parser.add_argument('--force', action='store_true', help='replace existing data')
     args = parser.parse_args()
     data_root = args.data_root or osp.join('data', args.name)
-    try:
-        if args.verify:
-            report = verify(data_root, args.name)
-            report['root'] = osp.abspath(osp.join(data_root, SPECS[args.name]['folder']))
-        else:
-            report = prepare(args.name, args.src, data_root, force=args.force)
-    except (CIFARDataError, FileNotFoundError) as err:
-        sys.exit(f'ERROR: {err}')
+    if args.verify:
+        report = verify(data_root, args.name)
+        report['root'] = osp.abspath(osp.join(data_root, SPECS[args.name]['folder']))
+    else:
+        report = prepare(args.name, args.src, data_root, force=args.force)
     print(format_report(report))
 
 
 if __name__ == '__main__':
-    main()
+    run_with_clear_errors(main)

@@ -4,7 +4,6 @@
         [--resume [CKPT]] [--amp] [--no-validate] [--auto-scale-lr]
         [--cfg-options k=v ...] [--launcher pytorch|slurm|mpi]
 """
-import argparse
 import os
 import os.path as osp
 import sys
@@ -12,13 +11,15 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 
-from cifar_plugins.apis.runner import build_runner, run_with_clear_errors  # noqa: E402
+from cifar_plugins.apis.runner import (build_runner, merge_cfg_options,  # noqa: E402
+                                       run_with_clear_errors)
+from cifar_plugins.errors import ArgumentParser, DictAction  # noqa: E402
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description='Train a model')
+    parser = ArgumentParser(description='Train a model')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
@@ -74,14 +75,14 @@ def merge_args(cfg, args):
             loader['persistent_workers'] = False
         cfg[field] = loader
     if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+        merge_cfg_options(cfg, args.cfg_options)
     return cfg
 
 
 def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
-    build_runner(cfg).train()
+    build_runner(cfg, splits=('train', 'val')).train()
 
 
 if __name__ == '__main__':

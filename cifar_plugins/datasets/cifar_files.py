@@ -6,13 +6,16 @@ tampered data file fails with :class:`CIFARDataError` instead of executing.
 """
 import hashlib
 import io
+import os
 import os.path as osp
 import pickle
 
 import numpy as np
 
+from cifar_plugins.errors import UserError
 
-class CIFARDataError(RuntimeError):
+
+class CIFARDataError(UserError, RuntimeError):
     """CIFAR files are missing, unreadable or do not have the expected content."""
 
 
@@ -41,11 +44,21 @@ SPECS = {
         archive_md5='eb9058c3a382ffc7106e4002c42a8d85'),
 }
 SPLIT_SIZES = {'train': 50000, 'test': 10000}
-PREPARE_HINT = ('Prepare it offline with\n'
-                '  python tools/prepare_cifar.py {name} --src ARCHIVE_OR_FOLDER '
-                '--data-root {root}\n'
-                '(ARCHIVE_OR_FOLDER: the official {archive}, or a folder holding '
-                '{folder}/), or set download=True with internet access.')
+PREPARE_HINT = ('prepare it offline with python tools/prepare_cifar.py {name} --src '
+                'ARCHIVE_OR_FOLDER --data-root {root} (ARCHIVE_OR_FOLDER: the official '
+                '{archive}, or a folder holding {folder}/)')
+
+
+def prepare_hint(name, data_root, download_option=True):
+    """One-line advice on how to get ``name`` into ``data_root``.
+
+    Args:
+        name (str): ``'cifar10'`` or ``'cifar100'``.
+        data_root (str): The folder the data should be in.
+        download_option (bool): Also mention ``download=True``.
+    """
+    hint = PREPARE_HINT.format(name=name, root=osp.normpath(data_root), **SPECS[name])
+    return hint + (', or set download=True with internet access' if download_option else '')
 
 
 class _DataOnlyUnpickler(pickle.Unpickler):
@@ -95,12 +108,91 @@ def missing_files(data_root, name):
     return [osp.join(folder, f) for f in wanted if not osp.isfile(osp.join(folder, f))]
 
 
-def missing_data_error(data_root, name, missing):
+def describe_data_root(data_root, name, missing=()):
+    """What ``data_root`` holds instead of the dataset, as a phrase for messages.
+
+    Args:
+        data_root (str): Folder that should hold the dataset folder.
+        name (str): ``'cifar10'`` or ``'cifar100'``.
+        missing (Sequence[str]): Paths of the missing files.
+    """
+    folder = SPECS[name]['folder']
+    data_root = osp.normpath(data_root)
+    root = osp.abspath(data_root)
+    if not osp.exists(data_root):
+        return f'data_root {root} does not exist'
+    if not os.listdir(data_root):
+        return f'data_root {root} is an empty folder (no {folder}/ in it)'
+    if not osp.isdir(osp.join(data_root, folder)):
+        return f'data_root {root} has no {folder}/ folder'
+    return f'{folder}/ under {root} lacks {", ".join(osp.basename(m) for m in missing)}'
+
+
+def missing_data_error(data_root, name, missing, download_option=True):
+    """The :class:`CIFARDataError` for missing files, saying what the path holds.
+
+    Args:
+        data_root (str): Folder that should hold the dataset folder.
+        name (str): ``'cifar10'`` or ``'cifar100'``.
+        missing (list[str]): Paths of the missing files.
+        download_option (bool): Mention ``download=True`` in the advice.
+    """
+    state = describe_data_root(data_root, name, missing)
+    return CIFARDataError(f'{name} not found: {state}. Point data_root at the folder that '
+                          f'holds {SPECS[name]["folder"]}/, or '
+                          + prepare_hint(name, data_root, download_option) + '.')
+
+
+def check_data_root(data_root, name, download=False, key='data_root'):
+    """Check that ``data_root`` holds ``name``, or may receive a download.
+
+    Args:
+        data_root (str): Folder that should hold the dataset folder.
+        name (str): ``'cifar10'`` or ``'cifar100'``.
+        download (bool): Whether the caller would download missing data.
+        key (str): How the path is called in messages (a config key).
+
+    Returns:
+        bool: True when files are missing and may be downloaded into
+        ``data_root`` (it does not exist, or holds no part of the dataset).
+
+    Raises:
+        CIFARDataError: ``data_root`` is a file or the dataset folder
+            itself, holds part of the dataset (never downloaded over), or
+            misses the data and ``download`` is False.
+    """
     spec = SPECS[name]
-    return CIFARDataError(
-        f'{name} not found under {osp.abspath(data_root)}: missing '
-        f'{", ".join(osp.basename(m) for m in missing)} in {spec["folder"]}/.\n'
-        + PREPARE_HINT.format(name=name, root=data_root, **spec))
+    data_root = osp.normpath(data_root)  # 'file/' does not "exist": check 'file'
+    root = osp.abspath(data_root)
+    if osp.exists(data_root) and not osp.isdir(data_root):
+        raise CIFARDataError(f'{key} {root} is a file, not a folder: set it to the folder '
+                             f'that holds {spec["folder"]}/')
+    missing = missing_files(data_root, name)
+    if not missing:
+        return False
+    wanted = [f for f, _ in spec['train'] + spec['test']] + [spec['meta'][0]]
+    if osp.isdir(data_root) and (osp.basename(root) == spec['folder'] or any(
+            osp.isfile(osp.join(data_root, f)) for f in wanted)):
+        raise CIFARDataError(f'{key} {root} is the {spec["folder"]}/ folder itself: set it '
+                             f'to the folder that holds it ({osp.dirname(root)})')
+    folder = osp.join(data_root, spec['folder'])
+    if osp.isdir(folder):
+        raise CIFARDataError(
+            f'{name} under {root} is incomplete: {spec["folder"]}/ lacks '
+            f'{", ".join(osp.basename(m) for m in missing)}. Nothing is downloaded into a '
+            f'folder that holds part of a dataset: restore the missing files, or replace the '
+            f'folder with python tools/prepare_cifar.py {name} --src ARCHIVE_OR_FOLDER '
+            f'--data-root {data_root} --force')
+    archive = osp.join(data_root, spec['archive'])
+    if osp.isfile(archive):
+        raise CIFARDataError(
+            f'{root} holds {spec["archive"]} but no {spec["folder"]}/ (an interrupted download '
+            f'or copy?). Nothing is downloaded over it: extract it with python '
+            f'tools/prepare_cifar.py {name} --src {archive} --data-root {data_root}, or delete '
+            f'it to download again')
+    if not download:
+        raise missing_data_error(data_root, name, missing)
+    return True
 
 
 def load_split(data_root, name, split):
@@ -117,9 +209,7 @@ def load_split(data_root, name, split):
             (wrong shape, dtype, label range or number of images).
     """
     spec = SPECS[name]
-    missing = missing_files(data_root, name)
-    if missing:
-        raise missing_data_error(data_root, name, missing)
+    check_data_root(data_root, name)
     images, labels = [], []
     for fname in split_files(name, split):
         path = osp.join(data_root, spec['folder'], fname)

@@ -1,13 +1,19 @@
 """Prepare CIFAR offline from an archive or a folder, verified, written atomically."""
+import lzma
 import os
 import os.path as osp
+import posixpath
 import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
+import zlib
 
 from .cifar_files import SPECS, CIFARDataError, md5sum, verify
+
+# what a damaged archive raises while it is read (bz2 raises OSError without errno)
+_CORRUPT_ARCHIVE = (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError)
 
 
 def _find_dataset_folder(top, folder_name):
@@ -19,6 +25,52 @@ def _find_dataset_folder(top, folder_name):
     return None
 
 
+def _member_filter(src):
+    """A tar extraction filter that only lets plain files and folders inside the destination.
+
+    Args:
+        src (str): The archive, for messages.
+    """
+    def check(member, dest):
+        name = member.name
+        if posixpath.isabs(name) or '..' in posixpath.normpath(name).split('/'):
+            raise CIFARDataError(f'{src} holds a member outside the destination ({name!r}); '
+                                 f'refusing to extract it. Use the official archive.')
+        if member.issym() or member.islnk():
+            raise CIFARDataError(f'{src} holds a link ({name!r} -> {member.linkname!r}); CIFAR '
+                                 f'archives hold only files and folders, refusing to extract '
+                                 f'it. Use the official archive.')
+        if not (member.isfile() or member.isdir()):
+            raise CIFARDataError(f'{src} holds a special file ({name!r}); refusing to extract '
+                                 f'it. Use the official archive.')
+        return tarfile.data_filter(member, dest)
+    return check
+
+
+def _extract(src, staging):
+    """Extract the archive ``src`` into ``staging``, refusing unsafe or damaged archives.
+
+    Args:
+        src (str): The tar archive.
+        staging (str): The (temporary) destination folder.
+
+    Raises:
+        CIFARDataError: the archive is truncated, corrupt or holds a member
+            that is not a plain file or folder inside ``staging``.
+    """
+    try:
+        with tarfile.open(src) as tar:
+            tar.extractall(staging, filter=_member_filter(src))
+    except tarfile.FilterError as err:
+        raise CIFARDataError(f'{src} holds an unsafe member ({err}); refusing to extract it. '
+                             f'Use the official archive.') from None
+    except _CORRUPT_ARCHIVE + (OSError,) as err:
+        if isinstance(err, OSError) and err.errno is not None:
+            raise  # a problem of the disk, not of the archive
+        raise CIFARDataError(f'{src} is truncated or corrupt ({type(err).__name__}: {err}): '
+                             f'copy or download it again.') from None
+
+
 def _stage_source(src, name, staging):
     """Put ``src``'s dataset folder under ``staging``; return its path there."""
     spec = SPECS[name]
@@ -28,12 +80,13 @@ def _stage_source(src, name, staging):
         if osp.basename(src) == spec['archive'] and md5sum(src) != spec['archive_md5']:
             print(f'note: {src} is not byte-identical to the official archive; '
                   f'its content is verified instead.')
-        with tarfile.open(src) as tar:
-            tar.extractall(staging, filter='data')  # no absolute paths or links out
+        _extract(src, staging)
     elif osp.isfile(osp.join(src, 'restore.py')) and osp.isdir(osp.join(src, name)):
         # a compressed pack with its own restore script (as in ../shared/cifar)
-        subprocess.run([sys.executable, osp.join(src, 'restore.py'), staging, name],
-                       check=True)
+        done = subprocess.run([sys.executable, osp.join(src, 'restore.py'), staging, name])
+        if done.returncode != 0:
+            raise CIFARDataError(f'{osp.join(src, "restore.py")} failed (exit code '
+                                 f'{done.returncode}, see its output above): check the pack.')
     elif osp.isdir(src):
         found = _find_dataset_folder(src, spec['folder'])
         if found is None:
@@ -52,7 +105,9 @@ def prepare(name, src, data_root, force=False):
 
     The data is staged and verified in a temporary folder next to
     ``data_root`` and only then moved into place, so a failure leaves an
-    existing dataset untouched.
+    existing dataset untouched, and removes the folders this call created.
+    Archives are extracted with a filter that refuses links, special files
+    and paths outside the destination.
 
     Args:
         name (str): ``'cifar10'`` or ``'cifar100'``.
@@ -63,24 +118,40 @@ def prepare(name, src, data_root, force=False):
 
     Returns:
         dict: The verification report of the installed data.
+
+    Raises:
+        CIFARDataError: the source is missing, damaged, unsafe or not CIFAR,
+            or ``data_root`` cannot take it.
     """
     spec = SPECS[name]
     dest = osp.join(data_root, spec['folder'])
+    if osp.exists(data_root) and not osp.isdir(data_root):
+        raise CIFARDataError(f'--data-root {data_root} is a file, not a folder: give the '
+                             f'folder the dataset folder {spec["folder"]}/ should go into.')
     if osp.exists(dest) and not force:
         raise CIFARDataError(f'{dest} already exists; use --force to replace it, '
                              f'or --verify to check it.')
+    created = osp.abspath(data_root)  # topmost folder this call creates, removed on failure
+    while not osp.exists(osp.dirname(created)) and osp.dirname(created) != created:
+        created = osp.dirname(created)
+    created = None if osp.exists(created) else created
     os.makedirs(data_root, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=data_root, prefix='.prepare-') as staging:
-        staged = _stage_source(src, name, staging)
-        staged_root = osp.dirname(staged)
-        report = verify(staged_root, name)
-        if osp.exists(dest):
-            old = dest + '.old'
-            os.replace(dest, old)
-            os.replace(staged, dest)
-            shutil.rmtree(old)
-        else:
-            os.replace(staged, dest)
+    try:
+        with tempfile.TemporaryDirectory(dir=data_root, prefix='.prepare-') as staging:
+            staged = _stage_source(src, name, staging)
+            staged_root = osp.dirname(staged)
+            report = verify(staged_root, name)
+            if osp.exists(dest):
+                old = dest + '.old'
+                os.replace(dest, old)
+                os.replace(staged, dest)
+                shutil.rmtree(old)
+            else:
+                os.replace(staged, dest)
+    except BaseException:
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
+        raise
     report['root'] = osp.abspath(dest)
     return report
 
