@@ -41,6 +41,11 @@ param_scheduler = [
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=max_epochs)
 val_cfg = dict()
 test_cfg = dict()
+# --tta (tools/test.py, mmpretrain's test.py, mim test): logits averaged over the batch
+# tensor, its mirror and reflect-padded 1-pixel translations (airbench94's weights);
+# the views are made in the model, so the test pipeline stays as it is.
+tta_model = dict(type='BatchFlipTranslateTTA', level=2, merge='logits')
+tta_pipeline = [dict(type='PackInputs')]
 auto_scale_lr = dict(base_batch_size=batch_size)
 
 default_hooks = dict(
