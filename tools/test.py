@@ -11,23 +11,24 @@ and gives the test dataset the config's ``tta_pipeline`` if it has one.
 --cfg-options are merged first, so keys are those of the config as written
 (e.g. ``model.head.num_classes`` or ``tta_model.level=1`` together with --tta).
 """
-import argparse
 import os
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
+from mmengine.config import Config, ConfigDict  # noqa: E402
 
 from cifar_plugins.apis.runner import (ConfigError, build_runner,  # noqa: E402
-                                       check_num_classes, run_with_clear_errors)
+                                       check_num_classes, merge_cfg_options,
+                                       run_with_clear_errors)
+from cifar_plugins.errors import ArgumentParser, DictAction  # noqa: E402
 
 DEFAULT_TTA_MODEL = dict(type='BatchFlipTranslateTTA')
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Evaluate a checkpoint')
+    parser = ArgumentParser(description='Evaluate a checkpoint')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='the dir to save logs and metrics')
@@ -128,7 +129,7 @@ def main():
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+        merge_cfg_options(cfg, args.cfg_options)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
@@ -146,7 +147,7 @@ def main():
                            **cfg.test_dataloader, 'persistent_workers': False}
     if args.no_pin_memory:
         cfg.test_dataloader['pin_memory'] = False
-    runner = build_runner(cfg)
+    runner = build_runner(cfg, splits=('test',))
     if amp_message:
         runner.logger.info(amp_message)
     if args.out and args.out_item in ('pred', None):
