@@ -7,7 +7,6 @@ PNG/JPEG files of any size are centre-cropped to a square and resized to the
 model's input size (32x32 for CIFAR); --stretch resizes without cropping.
 --config may be omitted: mmengine stores the config in the checkpoint.
 """
-import argparse
 import contextlib
 import json
 import os.path as osp
@@ -16,11 +15,13 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from cifar_plugins.apis import inference_model, init_model  # noqa: E402
+from cifar_plugins.apis.inference import load_rgb  # noqa: E402
 from cifar_plugins.apis.runner import run_with_clear_errors  # noqa: E402
+from cifar_plugins.errors import ArgumentParser  # noqa: E402
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description='Classify images with a checkpoint')
+    parser = ArgumentParser(description='Classify images with a checkpoint')
     parser.add_argument('images', nargs='+', metavar='IMAGE', help='image files')
     parser.add_argument('--checkpoint', required=True, help='checkpoint file')
     parser.add_argument('--config', help='config file (default: the one in the checkpoint)')
@@ -37,13 +38,12 @@ def parse_args():
 
 def main():
     args = parse_args()
-    for image in args.images:
-        if not osp.isfile(image):
-            raise FileNotFoundError(f'Image not found: {image}')
+    # read every image first: a missing or non-image file fails before the model loads
+    images = [load_rgb(image) for image in args.images]
     # mmengine prints "Loads checkpoint by ..." on stdout; keep stdout for the results
     with contextlib.redirect_stdout(sys.stderr):
         model = init_model(args.config, args.checkpoint, args.device)
-    results = inference_model(model, list(args.images), topk=args.topk,
+    results = inference_model(model, images, topk=args.topk,
                               keep_ratio=not args.stretch)
     for image, result in zip(args.images, results):
         names = result.get('topk_classes', [str(i) for i in result['topk_labels']])

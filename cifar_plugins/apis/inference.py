@@ -19,6 +19,7 @@ from mmpretrain.apis import ImageClassificationInferencer, get_model
 from PIL import Image
 
 from cifar_plugins.compat.config_data import config_from_text
+from cifar_plugins.errors import ImageReadError
 
 ImageInput = Union[str, Image.Image, np.ndarray]
 
@@ -86,12 +87,27 @@ def load_rgb(image: ImageInput) -> np.ndarray:
 
     Arrays are taken as RGB: ``H x W x 3`` (or ``x 4``, alpha dropped) or
     ``H x W`` grey; float arrays must be in [0, 1].
+
+    Args:
+        image (str | PIL.Image.Image | np.ndarray): Image file path, PIL
+            image or array.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ImageReadError: the file is not an image PIL can decode (a user
+            error: one ``ERROR:`` line in the tools).
     """
     if isinstance(image, str):
         if not osp.isfile(image):
             raise FileNotFoundError(f'Image not found: {image}')
-        with Image.open(image) as pil:
-            return np.asarray(pil.convert('RGB'))
+        try:
+            with Image.open(image) as pil:
+                return np.asarray(pil.convert('RGB'))
+        # PIL raises OSError (unknown or truncated format), SyntaxError/ValueError (broken
+        # chunks) and DecompressionBombError (absurd sizes) for files that are not images
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+            raise ImageReadError(f'cannot read {image} as an image ({type(err).__name__}: '
+                                 f'{err}); give PNG or JPEG files') from None
     if isinstance(image, Image.Image):
         return np.asarray(image.convert('RGB'))
     if isinstance(image, np.ndarray):
