@@ -1,0 +1,33 @@
+"""The benchmark scripts run and print what they promise (no timing asserted)."""
+import re
+
+from helpers import python_tool
+
+
+def test_runner_vs_raw_prints_both_loops_and_the_ratio(cifar10_root):
+    out = python_tool('tools/benchmarks/runner_vs_raw.py',
+                      'configs/fast/airbench_style_quick_cifar10.py',
+                      '--data-root', cifar10_root, '--iters', '2', '--warmup', '1',
+                      '--cfg-options', 'train_dataloader.batch_size=16',
+                      'optim_wrapper.dtype=float32',
+                      timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert 'CPU:' in out.stdout
+    row = [line for line in out.stdout.splitlines() if 'airbench_style_quick' in line]
+    assert len(row) == 1, out.stdout
+    fields = row[0].split()
+    assert fields[1] == '16' and fields[2] == 'float32'
+    runner_ips, raw_ips, ratio = map(float, fields[3:6])
+    assert runner_ips > 0 and raw_ips > 0
+    assert abs(ratio - runner_ips / raw_ips) < 2e-3
+
+
+def test_airbench_shim_explains_a_missing_package(tmp_path):
+    out = python_tool('tools/benchmarks/airbench_cpu.py', '--work-dir', str(tmp_path),
+                      timeout=120)
+    try:
+        import airbench  # noqa: F401
+    except ImportError:
+        assert out.returncode == 1
+        assert re.search(r'ERROR: airbench is not installed; pip install airbench==0\.1\.8',
+                         out.stderr)

@@ -1,0 +1,111 @@
+"""Run the published airbench94 (airbench 0.1.8, CUDA + fp16 as shipped) on the CPU.
+
+    pip install airbench==0.1.8
+    python tools/benchmarks/airbench_cpu.py --data-root data/cifar10 [--epochs 9.9] \
+        [--widths 64 256 256] [--runs 1]
+
+The shim only changes where tensors live and their precision; the recipe, the
+network and airbench's own timing and printing are untouched:
+
+* ``Tensor/Module.cuda()`` return the object itself, ``.half()`` gives float32
+  (CPUs have no fast fp16 convolutions), ``torch.load`` maps to the CPU;
+* ``torch.cuda.Event`` is a wall-clock stand-in and ``torch.cuda.synchronize``
+  a no-op (CPU ops are synchronous);
+* airbench's data files (``cifar10/train.pt``, ``test.pt``) are written once
+  from the project's verified CIFAR-10 folder, so nothing is downloaded.
+
+airbench prints its own table; its ``total_time_seconds`` counts whitening
+init, training and the final TTA evaluation, but not the per-epoch
+evaluations (which this shim keeps, as airbench does in verbose mode).
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+import time
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+import torch  # noqa: E402
+
+
+class WallClockEvent:
+    """``torch.cuda.Event(enable_timing=True)`` for synchronous CPU code."""
+
+    def __init__(self, *args, **kwargs):
+        self.time = None
+
+    def record(self, *args):
+        self.time = time.perf_counter()
+
+    def elapsed_time(self, end):
+        return 1000.0 * (end.time - self.time)
+
+
+def install_cpu_shim():
+    torch.Tensor.cuda = lambda self, *args, **kwargs: self
+    torch.nn.Module.cuda = lambda self, *args, **kwargs: self
+    torch.Tensor.half = lambda self, *args, **kwargs: self.float()
+    torch.nn.Module.half = lambda self: self.float()
+    torch.cuda.Event = WallClockEvent
+    torch.cuda.synchronize = lambda *args, **kwargs: None
+    real_load = torch.load
+
+    def load_on_cpu(f, map_location=None, **kwargs):
+        return real_load(f, map_location='cpu', **kwargs)
+    torch.load = load_on_cpu
+
+
+def write_airbench_data(data_root, folder='cifar10'):
+    """airbench's ``train.pt`` / ``test.pt`` from the verified CIFAR-10 files."""
+    from cifar_plugins.datasets import load_split
+    from cifar_plugins.datasets.cifar_files import load_classes
+    os.makedirs(folder, exist_ok=True)
+    classes = list(load_classes(data_root, 'cifar10'))
+    for split, name in (('train', 'train.pt'), ('test', 'test.pt')):
+        path = osp.join(folder, name)
+        if osp.exists(path):
+            continue
+        images, labels = load_split(data_root, 'cifar10', split)
+        torch.save({'images': torch.as_tensor(images), 'labels': torch.as_tensor(labels),
+                    'classes': classes}, path)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--data-root', default=os.environ.get('CIFAR10_ROOT', 'data/cifar10'))
+    parser.add_argument('--work-dir', default='work_dirs/airbench_cpu',
+                        help="airbench reads ./cifar10/*.pt: run from here")
+    parser.add_argument('--epochs', type=float, default=None,
+                        help='training epochs (airbench94: 9.9)')
+    parser.add_argument('--widths', type=int, nargs=3, default=None,
+                        help='block widths (airbench94: 64 256 256)')
+    parser.add_argument('--runs', type=int, default=1)
+    args = parser.parse_args()
+    try:
+        import airbench
+    except ImportError:
+        sys.exit('ERROR: airbench is not installed; pip install airbench==0.1.8')
+    data_root = osp.abspath(args.data_root)
+    os.makedirs(args.work_dir, exist_ok=True)
+    os.chdir(args.work_dir)
+    write_airbench_data(data_root)
+    install_cpu_shim()
+    from airbench import lib_airbench94
+    kwargs = {}
+    if args.epochs is not None:
+        kwargs['epochs'] = args.epochs
+    if args.widths is not None:
+        widths = dict(zip(('block1', 'block2', 'block3'), args.widths))
+        kwargs['make_net'] = lambda: lib_airbench94.make_net94(widths=widths)
+    print(f'airbench {getattr(airbench, "__version__", "0.1.8")} airbench94 on CPU, float32, '
+          f'{torch.get_num_threads()} threads, {kwargs or "published settings"}', flush=True)
+    for run in range(args.runs):
+        start = time.perf_counter()
+        lib_airbench94.train94(run=run, **kwargs)
+        print(f'run {run}: wall {time.perf_counter() - start:.0f} s (incl. per-epoch evals)',
+              flush=True)
+
+
+if __name__ == '__main__':
+    main()

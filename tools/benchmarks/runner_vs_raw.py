@@ -1,0 +1,165 @@
+"""Training images/s of the mmengine Runner vs a bare PyTorch loop, same run.
+
+    python tools/benchmarks/runner_vs_raw.py configs/fast/airbench_style_94_cifar10.py \
+        configs/quickstart_cifar10.py --iters 30 --warmup 5
+
+For each config both loops train the same model (built from the config), at the
+config's batch size and precision, on the same in-memory uint8 CIFAR-10 images
+with the same batch-level crop/flip and normalisation; the Runner goes through the
+config's dataloader, data preprocessor, optimizer wrapper and hooks. Steady-state
+images/s skip the first ``--warmup`` iterations. Prints one row per config:
+Runner, raw, and their ratio, with the CPU model and thread count.
+"""
+import argparse
+import os
+import os.path as osp
+import platform
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.hooks import Hook  # noqa: E402
+
+import cifar_plugins  # noqa: E402,F401
+from cifar_plugins.apis.runner import build_runner  # noqa: E402
+from cifar_plugins.datasets import InMemoryBatchDataset  # noqa: E402
+from cifar_plugins.engine.optimizers.precision import resolve_autocast_dtype  # noqa: E402
+from cifar_plugins.models.utils.batch_augment import random_crop_flip  # noqa: E402
+from cifar_plugins.registry import MODELS  # noqa: E402
+
+
+class StepClock(Hook):
+    """Wall time from the end of iteration ``warmup`` to the end of the last."""
+
+    priority = 'LOWEST'
+
+    def __init__(self, warmup):
+        self.warmup, self.start, self.end, self.count = warmup, None, None, 0
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        self.count += 1
+        if self.count == self.warmup:
+            self.start = time.perf_counter()
+        self.end = time.perf_counter()
+
+
+def cpu_model():
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or 'unknown CPU'
+
+
+def config_dtype(cfg):
+    """The autocast dtype the config's optimizer wrapper picks here (None: float32)."""
+    if cfg.optim_wrapper.get('type') != 'AutocastOptimWrapper':
+        return None
+    return resolve_autocast_dtype('cpu', cfg.optim_wrapper.get('dtype', 'auto'))[0]
+
+
+def runner_images_per_s(cfg, data_root, iters, warmup, work_dir):
+    batch = cfg.train_dataloader.batch_size
+    cfg = cfg.copy()
+    cfg.work_dir = work_dir
+    cfg.train_dataloader.dataset.data_root = data_root
+    cfg.train_dataloader.dataset.indices = batch * (iters + warmup)
+    cfg.train_cfg = dict(by_epoch=True, max_epochs=1, val_interval=10)
+    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    cfg.test_cfg = cfg.test_dataloader = cfg.test_evaluator = None
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=10 ** 6)
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=10 ** 6)
+    cfg.param_scheduler = None
+    cfg.log_level = 'WARNING'
+    runner = build_runner(cfg)
+    clock = StepClock(warmup)
+    runner.register_hook(clock)
+    runner.train()
+    return batch * (clock.count - warmup) / (clock.end - clock.start), runner
+
+
+def raw_images_per_s(cfg, images, labels, iters, warmup):
+    """The bare loop: tensors in, same model / optimizer / precision / augmentation."""
+    model_cfg = cfg.model.copy()
+    if cfg.get('data_preprocessor') is not None:  # as the Runner does
+        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    model = MODELS.build(model_cfg)
+    model.train()
+    pre = model.data_preprocessor
+    mean, std = pre.mean.view(1, -1, 1, 1), pre.std.view(1, -1, 1, 1)
+    optim_cfg = cfg.optim_wrapper.optimizer.copy()
+    kind = optim_cfg.pop('type')
+    optimizer = getattr(torch.optim, kind)(
+        [p for p in model.parameters() if p.requires_grad], **optim_cfg)
+    dtype = config_dtype(cfg)
+    smooth = cfg.model.head.get('loss', {}).get('label_smooth_val', 0.0)
+    batch = cfg.train_dataloader.batch_size
+    channels_last = pre.channels_last
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    perm = torch.randperm(len(images))
+    start = None
+    for step in range(iters + warmup):
+        idx = perm[step * batch:(step + 1) * batch]
+        x = random_crop_flip(images[idx], pre.crop_padding, pre.flip_prob,
+                             pad_mode=pre.crop_pad_mode)
+        x = (x.float() - mean) / std
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.autocast('cpu', dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+            logits = model(x, mode='tensor')
+            loss = F.cross_entropy(logits.float(), labels[idx], label_smoothing=smooth)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if step + 1 == warmup:
+            start = time.perf_counter()
+    return batch * iters / (time.perf_counter() - start)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('configs', nargs='+')
+    parser.add_argument('--data-root', default=os.environ.get('CIFAR10_ROOT', 'data/cifar10'))
+    parser.add_argument('--iters', type=int, default=30, help='timed iterations')
+    parser.add_argument('--warmup', type=int, default=5)
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='applied to every config, e.g. optim_wrapper.dtype=float32')
+    parser.add_argument('--repeats', type=int, default=1,
+                        help='alternate Runner and raw this many times; report the mean')
+    args = parser.parse_args()
+    data = InMemoryBatchDataset(dict(type='VerifiedCIFAR10', data_root=args.data_root,
+                                     split='train', download=False, pipeline=[]))
+    print(f'CPU: {cpu_model()}, torch threads: {torch.get_num_threads()}, '
+          f'torch {torch.__version__}')
+    print(f'{"config":<40} {"batch":>5} {"precision":>9} {"Runner img/s":>12} '
+          f'{"raw img/s":>10} {"ratio":>6}')
+    for path in args.configs:
+        cfg = Config.fromfile(path)
+        if args.cfg_options:
+            cfg.merge_from_dict(args.cfg_options)
+        dtype = config_dtype(cfg)
+        precision = 'float32' if dtype is None else str(dtype).replace('torch.', '')
+        ours, raws = [], []
+        for _ in range(args.repeats):
+            with tempfile.TemporaryDirectory() as work_dir:
+                ours.append(runner_images_per_s(cfg, args.data_root, args.iters,
+                                                args.warmup, work_dir)[0])
+            raws.append(raw_images_per_s(cfg, data.images, data.labels, args.iters,
+                                         args.warmup))
+        runner_ips, raw_ips = sum(ours) / len(ours), sum(raws) / len(raws)
+        print(f'{osp.basename(path):<40} {cfg.train_dataloader.batch_size:>5} '
+              f'{precision:>9} {runner_ips:>12.1f} {raw_ips:>10.1f} '
+              f'{runner_ips / raw_ips:>6.3f}', flush=True)
+
+
+if __name__ == '__main__':
+    main()
