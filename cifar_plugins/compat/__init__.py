@@ -8,12 +8,15 @@ from .checkpoint import (CheckpointLoadError, SAFE_GLOBALS, install_safe_loading
                          safe_load_from_local)
 from .default_hooks import patch_default_hooks
 from .distributed import patch_distributed
+from .sync_batchnorm import CPUSyncBatchNorm, patch_sync_batchnorm
 
 install_safe_loading()
 patch_distributed()
 patch_atomic_writes()
 patch_default_hooks()
+patch_sync_batchnorm()
 
 __all__ = ['CheckpointLoadError', 'SAFE_GLOBALS', 'install_safe_loading',
            'safe_load_from_local', 'patch_distributed', 'atomic_put', 'atomic_write_bytes',
-           'patch_atomic_writes', 'patch_default_hooks']
+           'patch_atomic_writes', 'patch_default_hooks', 'CPUSyncBatchNorm',
+           'patch_sync_batchnorm']
