@@ -28,6 +28,10 @@ class ConfigError(UserError, ValueError):
     """The config is inconsistent or invalid (e.g. head and dataset class counts differ)."""
 
 
+class UsageError(UserError, ValueError):
+    """A command-line value is wrong (e.g. a run name that matches no run)."""
+
+
 class ImageReadError(UserError, ValueError):
     """An input file is not an image that can be read."""
 

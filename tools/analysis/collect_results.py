@@ -9,7 +9,6 @@ ablation tables). With --metafile FILE --dataset LABEL the runs' last top-1/top-
 are written as the Results of the metafile entries whose Config has the run's
 config name (the metafile's comments are kept).
 """
-import argparse
 import os.path as osp
 import sys
 
@@ -19,10 +18,11 @@ from cifar_plugins.analysis import collect_results, write_results  # noqa: E402
 from cifar_plugins.analysis.metafile import write_metafile_results  # noqa: E402
 from cifar_plugins.analysis.results import add_baseline_delta  # noqa: E402
 from cifar_plugins.apis.runner import run_with_clear_errors  # noqa: E402
+from cifar_plugins.errors import ArgumentParser, UsageError  # noqa: E402
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description='Table of the runs under work dirs')
+    parser = ArgumentParser(description='Table of the runs under work dirs')
     parser.add_argument('work_dirs', nargs='*', default=['work_dirs'], metavar='WORK_DIRS',
                         help='folders searched recursively for runs (default: work_dirs)')
     parser.add_argument('--out', default='results.md',
@@ -50,7 +50,10 @@ def main():
     args = parse_args()
     rows = collect_results(args.work_dirs, complexity=not args.no_complexity)
     if args.baseline:
-        rows = add_baseline_delta(rows, args.baseline)
+        try:
+            rows = add_baseline_delta(rows, args.baseline)
+        except ValueError as err:  # the baseline matches no run, several runs or has no top-1
+            raise UsageError(str(err)) from None
     paths = write_results(rows, args.out)
     with open(paths['markdown']) as f:
         print(f.read())

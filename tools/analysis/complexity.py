@@ -24,7 +24,6 @@ with a smaller batch for large models) and NAME.md is rewritten from it.
 A config that does not build is reported as ``ERROR: ...`` and the exit code
 is 1; the others are still measured.
 """
-import argparse
 import csv
 import os
 import os.path as osp
@@ -33,14 +32,17 @@ import shlex
 import statistics
 import sys
 import time
+import traceback
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 import torch  # noqa: E402
 from mmengine.analysis import parameter_count  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 
 from cifar_plugins.analysis.complexity import count_macs, without_pretrained  # noqa: E402
+from cifar_plugins.apis.runner import merge_cfg_options, run_with_clear_errors  # noqa: E402
+from cifar_plugins.errors import ArgumentParser, DictAction, user_error_message  # noqa: E402
 
 COLUMNS = ['config', 'input_size', 'batch_size', 'params_M', 'GMACs',
            'throughput_samples_per_s', 'latency_us_per_sample', 'latency_std_us',
@@ -50,7 +52,7 @@ HEADERS = ['config', 'input', 'batch', 'params (M)', 'GMACs', 'throughput (sampl
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Params, GMACs, throughput and latency')
+    parser = ArgumentParser(description='Params, GMACs, throughput and latency')
     parser.add_argument('configs', nargs='+', metavar='CONFIG')
     parser.add_argument('--batch-size', type=int, default=64)
     parser.add_argument('--out-dir', required=True)
@@ -110,7 +112,7 @@ def build_model(path, args):
     from cifar_plugins.registry import MODELS
     cfg = Config.fromfile(path)
     if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+        merge_cfg_options(cfg, args.cfg_options)
     model_cfg = without_pretrained(cfg.model) if args.no_pretrained else cfg.model
     return MODELS.build(model_cfg), int(cfg.get('input_size', 32))
 
@@ -171,6 +173,20 @@ def write_outputs(rows, out_dir, name, append):
     return text
 
 
+def report_failure(what, err):
+    """One ``ERROR:`` line for a user error; the traceback first for any other error.
+
+    Args:
+        what (str): What failed, e.g. ``'CONFIG does not build'``.
+        err (Exception): The exception.
+    """
+    msg = user_error_message(err)
+    if msg is None:
+        traceback.print_exc()
+        msg = f'{type(err).__name__}: {err}'
+    print(f'ERROR: {what}: {msg}', file=sys.stderr)
+
+
 def main(argv=None):
     args = parse_args(argv)
     device = torch.device(args.device)
@@ -188,15 +204,13 @@ def main(argv=None):
             model, size = build_model(path, args)
         except Exception as err:  # one bad config must not lose the others' rows
             failed.append(path)
-            print(f'ERROR: {path} does not build: {type(err).__name__}: {err}',
-                  file=sys.stderr)
+            report_failure(f'{path} does not build', err)
             continue
         try:
             row = dict(config=name, **measure(model, size, args, device), command=command)
         except Exception as err:
             failed.append(path)
-            print(f'ERROR: {path} built but could not be measured: '
-                  f'{type(err).__name__}: {err}', file=sys.stderr)
+            report_failure(f'{path} built but could not be measured', err)
             continue
         finally:
             del model
@@ -209,4 +223,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_with_clear_errors(main))

@@ -9,7 +9,6 @@ eval_summary.json into --out-dir (default: <checkpoint dir>/analysis/<name>).
 Point the config at the data with --cfg-options
 test_dataloader.dataset.data_root=... if needed.
 """
-import argparse
 import os.path as osp
 import sys
 
@@ -19,14 +18,13 @@ import matplotlib  # noqa: E402
 
 matplotlib.use('Agg')
 
-from mmengine.config import DictAction  # noqa: E402
-
 from cifar_plugins.analysis import evaluate_checkpoint  # noqa: E402
 from cifar_plugins.apis.runner import run_with_clear_errors  # noqa: E402
+from cifar_plugins.errors import ArgumentParser, DictAction  # noqa: E402
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description='Evaluate a checkpoint and draw its errors')
+    parser = ArgumentParser(description='Evaluate a checkpoint and draw its errors')
     parser.add_argument('paths', nargs='+', metavar='[CONFIG] CHECKPOINT',
                         help='config file (optional: the checkpoint holds one) and checkpoint')
     parser.add_argument('--out-dir', help='output folder')
@@ -41,6 +39,10 @@ def parse_args():
     args = parser.parse_args()
     if len(args.paths) > 2:
         parser.error('give at most CONFIG and CHECKPOINT')
+    if args.batch_size is not None and args.batch_size < 1:
+        parser.error(f'--batch-size must be at least 1, got {args.batch_size}')
+    if args.num_grid < 0 or args.num_mistakes < 0:
+        parser.error('--num-grid and --num-mistakes must be >= 0')
     return args
 
 

@@ -9,7 +9,6 @@ results.{md,csv} and, with --evaluate, eval/<run>/ for each run's best
 checkpoint. Without --evaluate, evaluations already made with
 tools/analysis/eval_checkpoint.py (under <run>/analysis/) are linked.
 """
-import argparse
 import os.path as osp
 import sys
 
@@ -19,14 +18,13 @@ import matplotlib  # noqa: E402
 
 matplotlib.use('Agg')
 
-from mmengine.config import DictAction  # noqa: E402
-
 from cifar_plugins.analysis import make_report  # noqa: E402
 from cifar_plugins.apis.runner import run_with_clear_errors  # noqa: E402
+from cifar_plugins.errors import ArgumentParser, DictAction  # noqa: E402
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description='Markdown report of training runs')
+    parser = ArgumentParser(description='Markdown report of training runs')
     parser.add_argument('run_dirs', nargs='+', metavar='RUN_DIR',
                         help='work dirs of training runs')
     parser.add_argument('--labels', nargs='+', help='one display name per run')

@@ -6,7 +6,6 @@
 Writes loss.png, val_error.png, curves.csv (every run and epoch) and curves.md
 (one summary row per run) into --out-dir (default: <first run>/analysis/curves).
 """
-import argparse
 import os.path as osp
 import sys
 
@@ -18,10 +17,11 @@ matplotlib.use('Agg')
 
 from cifar_plugins.analysis import load_runs, plot_curves  # noqa: E402
 from cifar_plugins.apis.runner import run_with_clear_errors  # noqa: E402
+from cifar_plugins.errors import ArgumentParser  # noqa: E402
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description='Plot the per-epoch curves of runs')
+    parser = ArgumentParser(description='Plot the per-epoch curves of runs')
     parser.add_argument('run_dirs', nargs='+', metavar='RUN_DIR',
                         help='work dirs of training runs')
     parser.add_argument('--labels', nargs='+', help='one legend label per run')
