@@ -16,6 +16,8 @@ default_hooks = dict(
     rng_state=dict(type='RNGStateHook'),
     # temporaries of checkpoint writes that a killed job left behind
     stale_temp=dict(type='StaleTempCleanupHook'),
+    # logged training losses are the mean over the processes, not rank 0's
+    rank_mean_loss=dict(type='RankMeanLossHook'),
 )
 
 env_cfg = dict(
