@@ -111,6 +111,20 @@ def _build_call_message(err, frames):
             f'in the config (or in --cfg-options).')
 
 
+def _dataloader_message(err, frames):
+    """Invalid dataloader arguments from the config, refused by torch's DataLoader/samplers."""
+    if not isinstance(err, (ValueError, TypeError)) or not frames:
+        return None
+    if not (_in(frames[-1][0], 'torch/utils/data/dataloader.py')
+            or _in(frames[-1][0], 'torch/utils/data/sampler.py')):
+        return None
+    if not any(_in(f, 'mmengine/runner/runner.py') and func == 'build_dataloader'
+               for f, func, _ in frames):
+        return None
+    return (f'invalid dataloader settings in the config: {err}. Fix the *_dataloader keys '
+            f'(e.g. with --cfg-options).')
+
+
 def user_error_message(err):
     """The one-line message of a user error, or None for any other exception.
 
@@ -127,7 +141,8 @@ def user_error_message(err):
     if isinstance(err, (UserError, *_extra_user_error_classes())):
         msg = str(err)
     else:
-        msg = _config_file_message(err, frames) or _build_call_message(err, frames)
+        msg = (_config_file_message(err, frames) or _build_call_message(err, frames)
+               or _dataloader_message(err, frames))
         if msg is None and isinstance(err, KeyError):
             text = str(err.args[0]) if err.args else ''
             if ' is not in the ' in text and 'registry' in text:

@@ -307,3 +307,27 @@ def test_build_runner_undoes_its_log_folder_only(tmp_path, cifar10_root):
     with pytest.raises(KeyError, match='NoSuchNet'):
         build_runner(cfg, splits=('train', 'val'))
     assert snapshot(tmp_path) == before  # the work dir it created is gone again
+
+
+def test_dataloader_settings_torch_refuses_are_user_errors(cifar10_root):
+    """Checked up front for the splits a run builds; torch's own refusal (the path of
+    mmpretrain's tools behind mim) is classified as a user error too."""
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    from cifar_plugins.apis.runner import check_config
+    from cifar_plugins.datasets import VerifiedCIFAR10
+    from cifar_plugins.errors import ConfigError, user_error_message
+    cfg = Config.fromfile(QUICK)
+    cfg.test_dataloader = dict(cfg.test_dataloader, num_workers=0, persistent_workers=True)
+    check_config(cfg, splits=('train',))  # the test loader is not built: not checked
+    with pytest.raises(ConfigError, match='test_dataloader.persistent_workers=True needs'):
+        check_config(cfg, splits=('test',))
+    dataset = VerifiedCIFAR10(data_root=cifar10_root, split='test', download=False,
+                              pipeline=[])
+    for bad in (dict(num_workers=0, persistent_workers=True), dict(batch_size=-1)):
+        loader = dict(dict(batch_size=4, num_workers=0, dataset=dataset,
+                           sampler=dict(type='DefaultSampler', shuffle=False)), **bad)
+        with pytest.raises(ValueError) as err:
+            Runner.build_dataloader(loader)
+        assert user_error_message(err.value).startswith('invalid dataloader settings')

@@ -78,7 +78,8 @@ def check_dataloaders(cfg, splits=('train', 'val', 'test')):
             ones the run builds); batch sizes are checked for all.
 
     Raises:
-        ConfigError: a batch size is not a positive integer.
+        ConfigError: a batch size is not a positive integer, or a dataloader
+            the run builds has persistent workers without workers.
         CIFARDataError: a data_root is a file, holds part of a dataset, or
             misses the data and the dataset may not download it.
     """
@@ -94,6 +95,9 @@ def check_dataloaders(cfg, splits=('train', 'val', 'test')):
                               f'{split}_dataloader.batch_size=128')
         if split not in splits:
             continue
+        if loader.get('persistent_workers') and not loader.get('num_workers'):
+            raise ConfigError(f'{split}_dataloader.persistent_workers=True needs num_workers '
+                              f'> 0: set {split}_dataloader.persistent_workers=False too')
         for dataset_cfg in _walk_datasets(loader.get('dataset')):
             dataset_type = dataset_cfg.get('type')
             cls = DATASETS.get(dataset_type) if isinstance(dataset_type, str) else dataset_type
