@@ -28,7 +28,6 @@ the same comparison must find different BN buffers.
 """
 import glob
 import json
-import os
 import os.path as osp
 import time
 
