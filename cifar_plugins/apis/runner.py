@@ -56,12 +56,17 @@ def check_num_classes(cfg):
                           f'to the dataset\'s class count.')
 
 
+_FORWARDED = ('data_root', 'data_prefix', 'download')  # InMemoryBatchDataset passes them on
+
+
 def _walk_datasets(dataset_cfg):
     """Dataset configs inside wrappers (``dataset=``) and concatenations (``datasets=``)."""
     if not isinstance(dataset_cfg, dict):
         return
     if isinstance(dataset_cfg.get('dataset'), dict):
-        yield from _walk_datasets(dataset_cfg['dataset'])
+        inner = dict(dataset_cfg['dataset'])
+        inner.update({k: dataset_cfg[k] for k in _FORWARDED if k in dataset_cfg})
+        yield from _walk_datasets(inner)
     elif isinstance(dataset_cfg.get('datasets'), (list, tuple)):
         for child in dataset_cfg['datasets']:
             yield from _walk_datasets(child)
