@@ -35,10 +35,12 @@ class RelPosSelfAttention(BaseModule):
     Written here after `CoAtNet <https://arxiv.org/abs/2106.04803>`_; the
     attention itself is torch's ``scaled_dot_product_attention`` with the bias
     as an additive mask. The bias table covers offsets up to
-    ``rel_pos_size - 1`` in each direction, so any grid up to
-    ``rel_pos_size`` per side gets CoAtNet's exact bias; larger grids share
-    the outermost entries (clipped distances, as in Shaw et al. 2018), so no
-    input resolution is fixed at build time.
+    ``rel_pos_size - 1`` in each direction: ``(2M-1)^2`` entries per head,
+    CoAtNet's (and timm's ``RelPosBias``) table for an ``M x M`` grid, so
+    ``rel_pos_size`` should be the grid side the attention runs on (the
+    transformer block sizes it from its stage's ``resolution``). Smaller
+    grids use the central entries only; larger grids share the outermost
+    entries (clipped distances, as in Shaw et al. 2018).
 
     Args:
         in_channels (int): Input channels.
@@ -86,15 +88,21 @@ class RelPosTransformerBlock(BaseModule):
 
     ``x = Proj(Pool(x)) + Attention(Pool(LN(x)))`` then
     ``x = x + FFN(LN(x))`` (pre-norm; ``Pool`` is a 2x2 average pool when the
-    block is strided, ``Proj`` a 1x1 conv when the shape changes). The
+    block is strided, ``Proj`` a 1x1 conv when the shape changes), as
+    timm's ``TransformerBlock2d`` (CoAtNet defaults, no layer scale). The
     attention is :class:`RelPosSelfAttention` with ``out_channels //
-    head_dim`` heads; the FFN is two linear layers with GELU on the
+    head_dim`` heads and a bias table sized for the stage's grid
+    (``resolution``); the FFN is two linear layers with GELU on the
     channels, and the attention module from ``build_attention`` re-weights
-    its output before the residual add. The linear layers start from a
-    truncated normal (std 0.02, zero bias) as in ViT/CoAtNet, set at build
-    time so that a backbone's Kaiming ``init_cfg`` for convs leaves them
-    alone (with Kaiming fan-out 1x1 convs as the FFN, the loss diverged
-    under SGD at lr 0.1). Written here after CoAtNet.
+    its output before the residual add.
+
+    The block owns its initialisation (:meth:`init_weights`, also applied
+    at build time): every linear layer and the shortcut conv from a
+    truncated normal (std 0.02, zero bias), as mmpretrain's ViT, LayerNorm
+    weight 1 / bias 0, so a backbone's Kaiming ``init_cfg`` does not reach
+    them (with Kaiming fan-out 1x1 convs as the FFN, the loss diverged under
+    SGD at lr 0.1). Written here after CoAtNet; checked against timm's
+    ``TransformerBlock2d`` + ``RelPosBias`` in the tests.
 
     Args:
         in_channels (int): Input channels.
@@ -109,7 +117,12 @@ class RelPosTransformerBlock(BaseModule):
             uses ``block_act_cfg``.
         head_dim (int): Channels per head. Defaults to 32.
         mlp_ratio (float): FFN expansion. Defaults to 4.
-        rel_pos_size (int): See :class:`RelPosSelfAttention`. Defaults to 16.
+        resolution (int, optional): Side of the token grid of the stage
+            (the block's output, e.g. 8 for stage 3 and 4 for stage 4 of a
+            SlimResNet on 32x32 images); the bias table is sized from it.
+        rel_pos_size (int, optional): Explicit table size (see
+            :class:`RelPosSelfAttention`), overriding ``resolution``. One of
+            the two is required.
         block_norm_cfg (dict): Pre-norm config.
             Defaults to ``dict(type='LN2d', eps=1e-6)``.
         block_act_cfg (dict): FFN activation. Defaults to GELU.
@@ -126,11 +139,17 @@ class RelPosTransformerBlock(BaseModule):
                  act_cfg=None,
                  head_dim=32,
                  mlp_ratio=4.,
-                 rel_pos_size=16,
+                 resolution=None,
+                 rel_pos_size=None,
                  block_norm_cfg=dict(type='LN2d', eps=1e-6),
                  block_act_cfg=dict(type='GELU'),
                  init_cfg=None):
         super().__init__(init_cfg)
+        rel_pos_size = rel_pos_size or resolution
+        if not rel_pos_size:
+            raise ValueError('RelPosTransformerBlock needs resolution, the side of the '
+                             "stage's token grid (e.g. 4 for the last stage on 32x32 "
+                             'images), to size its relative-position table')
 
         def pool():
             return nn.AvgPool2d(stride, stride, ceil_mode=True) if stride > 1 else nn.Identity()
@@ -151,17 +170,24 @@ class RelPosTransformerBlock(BaseModule):
             nn.Linear(hidden, out_channels))
         self.attention = build_attention(attention, out_channels)
         self.drop_path = make_drop_path(drop_path_rate)
-        self._init_linear_layers()
+        self._init_layers()
 
-    def _init_linear_layers(self):
-        for module in [*self.attn.modules(), *self.ffn.modules()]:
-            if isinstance(module, nn.Linear):
+    def _init_layers(self):
+        for name, module in self.named_modules():
+            if name.startswith('attention'):
+                continue  # the attention module keeps its own init
+            if isinstance(module, (nn.Linear, nn.Conv2d)):
                 trunc_normal_(module.weight, std=.02)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+            elif isinstance(module, (nn.LayerNorm, nn.GroupNorm)):
+                nn.init.ones_(module.weight)
                 nn.init.zeros_(module.bias)
 
     def init_weights(self):
+        """The block's init (over a backbone's), then its own ``init_cfg``."""
+        self._init_layers()
         super().init_weights()
-        self._init_linear_layers()
 
     def forward(self, x):
         x = self.shortcut(x) + self.drop_path(self.attn(self.pool(self.norm1(x))))

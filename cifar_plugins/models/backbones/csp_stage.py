@@ -4,7 +4,7 @@ import copy
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
-from mmengine.model import BaseModule
+from mmengine.model import BaseModule, Sequential
 
 from cifar_plugins.registry import MODELS
 
@@ -16,17 +16,27 @@ class CSPSlimStage(BaseModule):
 
     .. code:: text
 
-        x -> [3x3 conv, stride] -> split: (1 - ratio) C | ratio C
-                                              |            blocks
-                                              |         1x1 transition
-                                              +---- concat ----+
-                                                1x1 transition -> out
+        x -> [3x3 conv, stride] -> 1x1 expand conv -> split: (1 - ratio) C | ratio C
+                                                          |            blocks
+                                                          |         1x1 transition
+                                                          +---- concat ----+
+                                                            1x1 transition -> out
 
-    The blocks (any SlimResNet block type, e.g. ``SlimBasicBlock``) run on
+    As CSPNet's stages (and mmpretrain's / timm's ``CSPStage``), a 1x1
+    conv + norm + act (the "expand" conv, here ``C -> C``) runs before the
+    split, so both parts are a learned mix of the stage input; in the first
+    stage (no downsampling conv) the bypass would otherwise be the raw stem
+    output. ``expand_conv=False`` is the ablation without it (the form used
+    before: one 1x1 conv, ``C^2 + 2C`` parameters, fewer per stage). The blocks (any SlimResNet block type, e.g. ``SlimBasicBlock``) run on
     ``round(split_ratio * C)`` channels at stride 1, so their cost shrinks by
     about ``split_ratio**2``; the other part bypasses them and joins again in
     the final transition ("CSP (fusion last + partial transition)" in the
     paper, whose partial ratio ``gamma`` is ``split_ratio``).
+
+    Parameters besides the blocks: the 3x3 downsampling conv ``9 C_in C +
+    2C`` (when the shape changes), the expand conv ``C^2 + 2C``, the partial
+    transition ``P^2 + 2P`` and the fusion transition ``C^2 + 2C``
+    (``P = round(split_ratio * C)``, BN counted as ``2`` per channel).
 
     Written here: mmpretrain's ``CSPStage`` always splits an expand conv in
     halves and builds its blocks with its own signature (``expansion``,
@@ -47,6 +57,8 @@ class CSPSlimStage(BaseModule):
             passed to it). Defaults to ``dict(type='SlimBasicBlock')``.
         split_ratio (float): Share of the channels that go through the
             blocks, in (0, 1). Defaults to 0.5.
+        expand_conv (bool): The 1x1 conv before the split (CSPNet). False is
+            the ablation without it. Defaults to True.
         init_cfg (dict, optional): Initialization config.
     """
     is_stage = True
@@ -62,6 +74,7 @@ class CSPSlimStage(BaseModule):
                  act_cfg=dict(type='ReLU'),
                  block=dict(type='SlimBasicBlock'),
                  split_ratio=0.5,
+                 expand_conv=True,
                  init_cfg=None):
         super().__init__(init_cfg)
         drop_path_rates = list(drop_path_rates or [0.] * num_blocks)
@@ -87,7 +100,9 @@ class CSPSlimStage(BaseModule):
                                          padding=1, norm_cfg=norm_cfg, act_cfg=act_cfg)
         else:
             self.downsample = nn.Identity()
-        self.blocks = nn.Sequential(*[
+        self.expand = (ConvModule(out_channels, out_channels, 1, norm_cfg=norm_cfg,
+                                  act_cfg=act_cfg) if expand_conv else nn.Identity())
+        self.blocks = Sequential(*[
             block_cls(in_channels=part_channels, out_channels=part_channels, stride=1,
                       attention=attention, drop_path_rate=rate, norm_cfg=norm_cfg,
                       act_cfg=act_cfg, **block) for rate in drop_path_rates
@@ -98,6 +113,6 @@ class CSPSlimStage(BaseModule):
                                           norm_cfg=norm_cfg, act_cfg=act_cfg)
 
     def forward(self, x):
-        bypass, part = self.downsample(x).split(self.split, dim=1)
+        bypass, part = self.expand(self.downsample(x)).split(self.split, dim=1)
         part = self.partial_transition(self.blocks(part))
         return self.fuse_transition(torch.cat([bypass, part], dim=1))

@@ -1,7 +1,7 @@
 """gMLP stage: gMLP blocks with a spatial gating unit on a stage's tokens."""
 import torch
 import torch.nn as nn
-from mmengine.model import BaseModule
+from mmengine.model import BaseModule, Sequential
 
 from cifar_plugins.registry import MODELS
 from ..utils.attention import build_attention
@@ -151,7 +151,7 @@ class GMLPStage(BaseModule):
                            if needs_downsample(in_channels, out_channels, stride)
                            else nn.Identity())
         num_tokens = self.resolution[0] * self.resolution[1]
-        self.blocks = nn.Sequential(*[
+        self.blocks = Sequential(*[
             GMLPBlock(out_channels, num_tokens, ffn_ratio, rate, attention)
             for rate in drop_path_rates
         ])

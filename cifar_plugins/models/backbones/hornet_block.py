@@ -5,7 +5,7 @@ from mmpretrain.models.backbones.hornet import HorNetBlock
 
 from cifar_plugins.registry import MODELS
 from ..utils.attention import build_attention
-from .slim_convnext import ConvNeXtDownsample, needs_downsample
+from .slim_convnext import TRUNC_NORMAL_INIT, ConvNeXtDownsample, needs_downsample
 
 
 @MODELS.register_module()
@@ -37,7 +37,14 @@ class HorNetStageBlock(BaseModule):
         scale (float): Scale of the depthwise output (HorNet uses 1/3).
             Defaults to 1/3.
         use_layer_scale (bool): Layer scale in the block. Defaults to True.
-        init_cfg (dict, optional): Initialization config.
+        layer_scale_init_value (float): Initial layer scale of both
+            residual branches; HorNet's 1e-6 (mmpretrain's ``LayerScale``
+            default would be 1e-5). Defaults to 1e-6.
+        init_cfg (dict | list[dict], optional): Initialization config.
+            Defaults to None: HorNet's own, truncated normal std 0.02 and
+            zero bias for every ``Conv2d`` / ``Linear`` of the block (HorNet's
+            ``_init_weights``), LayerNorm weight 1 / bias 0; applied over a
+            backbone's init when ``init_weights`` runs.
     """
 
     def __init__(self,
@@ -52,8 +59,9 @@ class HorNetStageBlock(BaseModule):
                  kernel_size=7,
                  scale=1 / 3,
                  use_layer_scale=True,
+                 layer_scale_init_value=1e-6,
                  init_cfg=None):
-        super().__init__(init_cfg)
+        super().__init__(TRUNC_NORMAL_INIT if init_cfg is None else init_cfg)
         if order < 1 or out_channels % 2**(order - 1):
             raise ValueError(f'gnConv of order {order} splits the channels into '
                              f'C/2^(n-1)..C: out_channels={out_channels} must be '
@@ -64,6 +72,9 @@ class HorNetStageBlock(BaseModule):
         self.block = HorNetBlock(
             out_channels, order=order, dw_cfg=dict(type='DW', kernel_size=kernel_size),
             scale=scale, drop_path_rate=drop_path_rate, use_layer_scale=use_layer_scale)
+        if use_layer_scale:
+            for gamma in (self.block.gamma1, self.block.gamma2):
+                nn.init.constant_(gamma.weight, layer_scale_init_value)
         self.block.gnconv = nn.Sequential(
             self.block.gnconv, build_attention(attention, out_channels))
 

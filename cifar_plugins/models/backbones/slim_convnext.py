@@ -32,6 +32,13 @@ class ConvNeXtDownsample(nn.Sequential):
             nn.Conv2d(in_channels, out_channels, kernel_size=stride, stride=stride))
 
 
+# ConvNeXt's / HorNet's init (mmpretrain ConvNeXt's default ``init_cfg``)
+TRUNC_NORMAL_INIT = [
+    dict(type='TruncNormal', layer=['Conv2d', 'Linear'], std=.02, bias=0.),
+    dict(type='Constant', layer=['LayerNorm'], val=1., bias=0.),
+]
+
+
 def needs_downsample(in_channels, out_channels, stride):
     return stride != 1 or in_channels != out_channels
 
@@ -66,7 +73,12 @@ class ConvNeXtStageBlock(BaseModule):
         block_norm_cfg (dict): Norm of the block and of the downsampling
             layer. Defaults to ``dict(type='LN2d', eps=1e-6)``.
         block_act_cfg (dict): MLP activation. Defaults to GELU.
-        init_cfg (dict, optional): Initialization config.
+        init_cfg (dict | list[dict], optional): Initialization config.
+            Defaults to None: ConvNeXt's own (mmpretrain's ``ConvNeXt``
+            default), truncated normal std 0.02 and zero bias for every
+            ``Conv2d`` / ``Linear`` of the block (including the downsampling
+            conv), LayerNorm weight 1 / bias 0; it is applied over a
+            backbone's init when ``init_weights`` runs.
     """
 
     def __init__(self,
@@ -83,7 +95,7 @@ class ConvNeXtStageBlock(BaseModule):
                  block_norm_cfg=dict(type='LN2d', eps=1e-6),
                  block_act_cfg=dict(type='GELU'),
                  init_cfg=None):
-        super().__init__(init_cfg)
+        super().__init__(TRUNC_NORMAL_INIT if init_cfg is None else init_cfg)
         self.downsample = (ConvNeXtDownsample(in_channels, out_channels, stride, block_norm_cfg)
                            if needs_downsample(in_channels, out_channels, stride)
                            else nn.Identity())

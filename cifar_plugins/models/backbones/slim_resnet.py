@@ -4,6 +4,7 @@ import copy
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
+from mmengine.model import ModuleList, Sequential
 from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from mmpretrain.models.utils import make_divisible
 
@@ -67,7 +68,14 @@ class SlimResNet(BaseBackbone):
         out_indices (Sequence[int]): Stages (0-based, negative allowed) whose
             outputs are returned, in stage order. Defaults to ``(3, )``.
         init_cfg (dict | list[dict], optional): Initialization config.
-            Defaults to None: Kaiming for convs, ones for norm scales.
+            Defaults to None: the ResNet init, Kaiming (fan-out) for every
+            ``Conv2d`` and ones for BN/GN scales. Every block (or stage) then
+            applies its own init over it in ``init_weights`` (the stages are
+            mmengine containers, so each block's ``init_weights`` is called):
+            the ResNet-family blocks (basic, bottleneck, Ghost, ResNeSt, CSP)
+            keep it, ConvNeXt and HorNet blocks use truncated normal std 0.02
+            (layer scale 1e-6), MBConv EfficientNet's fan-out normal, the
+            CoAtNet transformer truncated normal std 0.02 (see each block).
     """
 
     def __init__(self, depths=(2, 2, 2, 2), widths=(64, 128, 256, 512), width_mult=0.5,
@@ -94,7 +102,7 @@ class SlimResNet(BaseBackbone):
 
         self.stem = ConvModule(3, self.stem_channels, 3, padding=1, norm_cfg=norm_cfg,
                                act_cfg=act_cfg)
-        self.stages = nn.ModuleList()
+        self.stages = ModuleList()
         in_channels, first = self.stem_channels, 0
         for i, (block_cfg, attn_cfg) in enumerate(zip(
                 _per_stage(block, 'block', num_stages),
@@ -134,7 +142,7 @@ class SlimResNet(BaseBackbone):
             return cls(in_channels=in_channels, out_channels=out_channels,
                        num_blocks=num_blocks, stride=stride, attention=attention,
                        drop_path_rates=list(drop_path_rates), **kwargs)
-        return nn.Sequential(*(
+        return Sequential(*(
             cls(in_channels=in_channels if i == 0 else out_channels,
                 out_channels=out_channels, stride=stride if i == 0 else 1,
                 attention=attention, drop_path_rate=drop_path_rates[i],

@@ -1,6 +1,6 @@
 """The one attention factory of cifar-plugins (timm ``create_attn``-style).
 
-Every attention-style module (ECA, SE, MSCA, LSK, split attention, ...) maps
+Every attention-style module (ECA, SE, MSCA, LSK, channel-group softmax, ...) maps
 ``(N, C, H, W) -> (N, C, H, W)``, takes ``channels`` as its first argument and
 is registered in ``MODELS`` with :func:`register_attention`. Blocks, stages and
 necks build them only through :func:`build_attention`, so one config key
@@ -14,6 +14,15 @@ from cifar_plugins.registry import MODELS
 # lower-case name or alias -> registered class name in MODELS
 _ATTENTION_NAMES = {}
 
+# lower-case names that were removed because they misnamed a module -> explanation
+_RENAMED = {
+    name: ("the former 'SplitAttention' was not ResNeSt's split attention (it gates the "
+           "channel groups of one conv output); it is now 'ChannelGroupSoftmax' (alias "
+           "'group_softmax'). ResNeSt's split attention is the split-attention conv of "
+           "block=dict(type='ResNeStBlock')")
+    for name in ('splitattention', 'split', 'splat')
+}
+
 
 def register_attention(*aliases):
     """Class decorator: register an attention module for :func:`build_attention`.
@@ -23,7 +32,7 @@ def register_attention(*aliases):
     (e.g. ``'eca'`` for ``ECA``).
 
     Args:
-        *aliases (str): Extra short names, e.g. ``'split'``.
+        *aliases (str): Extra short names, e.g. ``'lsk'``.
     """
 
     def wrap(cls):
@@ -54,6 +63,9 @@ def _resolve(attn_type):
         return attn_type
     if not isinstance(attn_type, str):
         raise TypeError(f'attention type must be a str or a class, got {attn_type!r}')
+    if attn_type.lower() in _RENAMED and attn_type.lower() not in _ATTENTION_NAMES:
+        raise KeyError(f'attention type {attn_type!r} was renamed: '
+                       f'{_RENAMED[attn_type.lower()]}')
     name = _ATTENTION_NAMES.get(attn_type.lower(), attn_type)
     cls = MODELS.get(name)
     if cls is None:
@@ -69,7 +81,7 @@ def build_attention(cfg, channels):
 
     Args:
         cfg (dict | str | type | None): ``dict(type='ECA', **kwargs)``, a name
-            (``'eca'``, ``'se'``, ``'msca'``, ``'lsk'``, ``'split'`` or any
+            (``'eca'``, ``'se'``, ``'msca'``, ``'lsk'``, ``'group_softmax'`` or any
             registered class name, case-insensitive), a module class, or
             ``None`` (also ``False`` / ``''``) for no attention.
         channels (int): Channels of the feature map the module is applied to;
