@@ -74,8 +74,9 @@ class RelPosSelfAttention(BaseModule):
         """x: (B, C, H, W) -> (B, out_channels, H, W)."""
         batch, _, height, width = x.shape
         tokens = x.flatten(2).transpose(1, 2)
-        qkv = self.qkv(tokens).view(batch, -1, 3, self.num_heads, self.head_dim)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4)  # each (B, heads, N, head_dim)
+        # head-first channel layout (heads, q/k/v, head_dim), as timm's CoAtNet
+        qkv = self.qkv(tokens).view(batch, -1, self.num_heads, 3, self.head_dim)
+        q, k, v = qkv.permute(3, 0, 2, 1, 4)  # each (B, heads, N, head_dim)
         bias = self.relative_position_bias(height, width).to(q.dtype)
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
         out = self.proj(out.transpose(1, 2).flatten(2))

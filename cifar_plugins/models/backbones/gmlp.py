@@ -36,7 +36,7 @@ class SpatialGatingUnit(BaseModule):
             raise ValueError(f'SpatialGatingUnit splits its channels in two; got {channels}')
         self.num_tokens = num_tokens
         self.init_eps = init_eps
-        self.norm = nn.LayerNorm(channels // 2, eps=1e-6)
+        self.norm = nn.LayerNorm(channels // 2)  # eps 1e-5, as timm's SGU
         self.spatial_weight = nn.Parameter(torch.empty(num_tokens, num_tokens))
         self.spatial_bias = nn.Parameter(torch.empty(num_tokens))
         self.reset_spatial_proj()
