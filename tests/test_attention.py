@@ -8,11 +8,11 @@ import torch.nn.functional as F
 from mmengine.config import ConfigDict
 
 import cifar_plugins  # noqa: F401
-from cifar_plugins.models import (ECA, MSCA, SE, AttentionNeck, LSKAttention, SplitAttention,
-                                  build_attention, register_attention)
+from cifar_plugins.models import (ECA, MSCA, SE, AttentionNeck, ChannelGroupSoftmax,
+                                  LSKAttention, build_attention, register_attention)
 from cifar_plugins.registry import MODELS
 
-NAMES = {'eca': ECA, 'se': SE, 'msca': MSCA, 'lsk': LSKAttention, 'split': SplitAttention}
+NAMES = {'eca': ECA, 'se': SE, 'msca': MSCA, 'lsk': LSKAttention, 'group_softmax': ChannelGroupSoftmax}
 
 
 def n_params(module):
@@ -33,7 +33,7 @@ def test_factory_empty_is_identity(cfg):
 
 
 @pytest.mark.parametrize('name,cls', list(NAMES.items()) + [
-    ('ECA', ECA), ('Msca', MSCA), ('LSKAttention', LSKAttention), ('splat', SplitAttention)])
+    ('ECA', ECA), ('Msca', MSCA), ('LSKAttention', LSKAttention), ('GROUP_SOFTMAX', ChannelGroupSoftmax)])
 def test_factory_builds_from_string(name, cls):
     module = build_attention(name, 32)
     assert type(module) is cls
@@ -53,7 +53,7 @@ def test_factory_unknown_name_lists_known_types():
         build_attention('NoSuchAttn', 16)
     message = str(err.value)
     assert 'registry' in message
-    for name in ('ECA', 'SE', 'MSCA', 'LSKAttention', 'SplitAttention', "'lsk'"):
+    for name in ('ECA', 'SE', 'MSCA', 'LSKAttention', 'ChannelGroupSoftmax', "'lsk'"):
         assert name in message
 
 
@@ -74,7 +74,7 @@ def test_register_attention_refuses_a_taken_alias():
     assert MODELS.get('OtherECA') is None
 
 
-@pytest.mark.parametrize('name', ['ECA', 'SE', 'MSCA', 'LSKAttention', 'SplitAttention'])
+@pytest.mark.parametrize('name', ['ECA', 'SE', 'MSCA', 'LSKAttention', 'ChannelGroupSoftmax'])
 def test_registry_build_shape_and_gradients(name):
     torch.manual_seed(0)
     module = MODELS.build(dict(type=name, channels=32))
@@ -136,12 +136,14 @@ def test_msca_parameter_count_per_branch(channels, branches):
     local = 5 * 5 * c + c                                    # 5x5 depthwise + bias
     strips = sum(2 * (k * c + c) for k in branches)          # 1xk and kx1 depthwise + bias
     mix = c * c + c                                          # 1x1 conv + bias
-    assert n_params(MSCA(c, branches=branches)) == local + strips + mix
+    assert n_params(MSCA(c, branches=branches, form='bare')) == local + strips + mix
+    unit = 2 * (c * c + c)                                   # proj_1, proj_2 of the unit
+    assert n_params(MSCA(c, branches=branches)) == local + strips + mix + unit
 
 
 def test_msca_is_input_times_mixed_context():
     torch.manual_seed(0)
-    msca = MSCA(8, branches=(7, ))
+    msca = MSCA(8, branches=(7, ), form='bare')
     x = torch.randn(2, 8, 6, 6)
     local = msca.local(x)
     strip = msca.branches[0][1](msca.branches[0][0](local))
@@ -159,12 +161,14 @@ def test_lsk_parameter_count(channels):
     reductions = 2 * (c * half + half)
     selection = 2 * 2 * 7 * 7 + 2                            # 7x7 conv, 2 stats -> 2 maps
     projection = half * c + c
-    assert n_params(LSKAttention(c)) == depthwise + reductions + selection + projection
+    core = depthwise + reductions + selection + projection
+    assert n_params(LSKAttention(c, form='bare')) == core
+    assert n_params(LSKAttention(c)) == core + 2 * (c * c + c)  # the unit's two 1x1 convs
 
 
 def test_lsk_selection_weights_the_two_kernels():
     torch.manual_seed(0)
-    lsk = LSKAttention(8)
+    lsk = LSKAttention(8, form='bare')
     nn.init.zeros_(lsk.select.weight)
     nn.init.zeros_(lsk.select.bias)  # both selection maps = sigmoid(0) = 0.5
     x = torch.randn(2, 8, 9, 9)
@@ -176,23 +180,23 @@ def test_lsk_selection_weights_the_two_kernels():
         LSKAttention(7)
 
 
-# ---------------------------------------------------------------- split attention
+# ---------------------------------------------------------------- channel-group softmax
 
 @pytest.mark.parametrize('channels,radix,groups', [(64, 2, 1), (128, 4, 2)])
-def test_split_attention_parameter_count(channels, radix, groups):
+def test_group_softmax_parameter_count(channels, radix, groups):
     split = channels // radix
     inter = max(channels // 4, 32)
     fc1 = split // groups * inter + inter
     norm = 2 * inter
     fc2 = inter // groups * channels + channels
-    module = SplitAttention(channels, radix=radix, groups=groups)
+    module = ChannelGroupSoftmax(channels, radix=radix, groups=groups)
     assert n_params(module) == fc1 + norm + fc2
 
 
 @pytest.mark.parametrize('radix,groups', [(2, 1), (4, 2)])
-def test_split_attention_weights_are_a_softmax_over_radix(radix, groups):
+def test_group_softmax_weights_are_a_softmax_over_radix(radix, groups):
     torch.manual_seed(0)
-    module = SplitAttention(64, radix=radix, groups=groups)
+    module = ChannelGroupSoftmax(64, radix=radix, groups=groups)
     x = torch.rand(3, 64, 4, 4) + 0.5
     weights = (module(x) / x).view(3, radix, 64 // radix, 4, 4)
     assert (weights > 0).all()
@@ -200,13 +204,13 @@ def test_split_attention_weights_are_a_softmax_over_radix(radix, groups):
     torch.testing.assert_close(weights, weights[..., :1, :1].expand_as(weights))  # per channel
 
 
-def test_split_attention_radix_one_is_a_sigmoid_gate_and_checks_divisibility():
-    module = SplitAttention(32, radix=1)
+def test_group_softmax_radix_one_is_a_sigmoid_gate_and_checks_divisibility():
+    module = ChannelGroupSoftmax(32, radix=1)
     x = torch.rand(2, 32, 3, 3) + 0.5
     weights = module(x) / x
     assert ((weights > 0) & (weights < 1)).all()
     with pytest.raises(ValueError, match='divisible'):
-        SplitAttention(30, radix=4)
+        ChannelGroupSoftmax(30, radix=4)
 
 
 # ---------------------------------------------------------------- neck

@@ -6,6 +6,7 @@ import os.path as osp
 
 import pytest
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.config import Config
 
@@ -28,7 +29,7 @@ BLOCKS = {
     'HorNetStageBlock': dict(order=3),
     'ResNeStBlock': dict(radix=2, groups=2),
     'MBConvBlock': {},
-    'RelPosTransformerBlock': dict(head_dim=8),
+    'RelPosTransformerBlock': dict(head_dim=8, resolution=4),
 }
 STAGES = {
     'CSPSlimStage': dict(block=dict(type='GhostBasicBlock')),
@@ -296,19 +297,27 @@ def test_csp_stage_parameters_and_partial_width(split_ratio):
                               split_ratio=split_ratio))
     p = round(split_ratio * c)
     basic = 2 * (9 * p * p + 2 * p)  # two 3x3 conv + BN at the partial width
-    expected = (9 * c_in * c + 2 * c) + blocks * basic + (p * p + 2 * p) + (c * c + 2 * c)
+    expand = c * c + 2 * c           # CSPNet's 1x1 conv before the split
+    expected = ((9 * c_in * c + 2 * c) + expand + blocks * basic + (p * p + 2 * p)
+                + (c * c + 2 * c))
     assert n_params(stage) == expected
     assert all(b.conv1.conv.in_channels == p for b in stage.blocks)
 
 
-def test_csp_bypass_part_skips_the_blocks():
+@pytest.mark.parametrize('expand_conv', [True, False])
+def test_csp_bypass_part_skips_the_blocks(expand_conv):
     stage = MODELS.build(dict(type='CSPSlimStage', in_channels=8, out_channels=8, num_blocks=1,
-                              block=dict(type='SlimBasicBlock'), split_ratio=0.25)).eval()
+                              block=dict(type='SlimBasicBlock'), split_ratio=0.25,
+                              expand_conv=expand_conv)).eval()
     seen = {}
     stage.fuse_transition.register_forward_pre_hook(lambda m, i: seen.setdefault('x', i[0]))
     x = torch.randn(2, 8, 6, 6)
     stage(x)
-    torch.testing.assert_close(seen['x'][:, :6], x[:, :6])  # 1 - 0.25 of 8 channels bypass
+    # 1 - 0.25 of 8 channels bypass: the expand conv's output (CSPNet), or the raw input
+    # of the first stage in the ablation without it
+    bypass = stage.expand(x) if expand_conv else x
+    torch.testing.assert_close(seen['x'][:, :6], bypass[:, :6])
+    assert expand_conv != torch.allclose(seen['x'][:, :6], x[:, :6])
 
 
 def test_csp_rejects_bad_ratio_and_stage_types():
@@ -326,16 +335,23 @@ def test_csp_rejects_bad_ratio_and_stage_types():
 # ---------------------------------------------------------------- MBConv / CoAtNet
 def test_mbconv_parameters_and_shortcut():
     c_in, c, e = 16, 32, 4
-    mid, sq = c_in * e, max(8, c_in // 4)
+    mid, sq = c * e, c // 4  # CoAtNet: expand the output width, SE squeeze out / 4
     block = build_block('MBConvBlock', c_in, c, stride=2, expand_ratio=e)
+    pre_norm = 2 * c_in
     expand = c_in * mid + 2 * mid
     dw = 9 * mid + 2 * mid
     se = (mid * sq + sq) + (sq * mid + mid)
-    project = mid * c + 2 * c
+    project = mid * c + c  # biased 1x1 conv, no norm after it
     shortcut = c_in * c + c  # CoAtNet's Proj(Pool(x)), a biased 1x1 conv
-    assert n_params(block) == expand + dw + se + project + shortcut
+    assert n_params(block) == pre_norm + expand + dw + se + project + shortcut
+    assert isinstance(block.se.act, nn.SiLU)
     identity = build_block('MBConvBlock', c, c).eval()
-    assert identity.shortcut is None and identity.mbconv.with_res_shortcut
+    assert isinstance(identity.shortcut, nn.Identity)
+    with torch.no_grad():  # a zero last conv leaves exactly the identity shortcut
+        identity.conv3.weight.zero_()
+        identity.conv3.bias.zero_()
+        x = torch.randn(2, c, 8, 8)
+        torch.testing.assert_close(identity(x), x)
     with pytest.raises(ValueError, match='stride 1 or 2'):
         build_block('MBConvBlock', c, c, stride=3)
 
@@ -344,7 +360,7 @@ def test_relpos_transformer_block_parameter_count():
     c_in, c, head_dim, m = 32, 64, 16, 8
     heads, inner = c // head_dim, c
     block = build_block('RelPosTransformerBlock', c_in, c, stride=2, head_dim=head_dim,
-                        rel_pos_size=m)
+                        resolution=m)
     attn = 3 * inner * c_in + 3 * inner + inner * c + c + (2 * m - 1)**2 * heads
     ffn = 4 * c * c + 4 * c + 4 * c * c + c
     assert n_params(block) == 2 * c_in + attn + 2 * c + ffn + (c_in * c + c)
@@ -367,8 +383,18 @@ def test_relative_position_bias_is_translation_invariant():
     assert attn.relative_position_bias(6, 6)[0].unique().numel() == 49
 
 
+def test_relpos_table_is_sized_from_the_resolution_and_required():
+    small = build_block('RelPosTransformerBlock', 16, 16, head_dim=8, resolution=4)
+    assert small.attn.relative_position_bias_table.shape == (49, 2)
+    explicit = build_block('RelPosTransformerBlock', 16, 16, head_dim=8, resolution=4,
+                           rel_pos_size=6)
+    assert explicit.attn.relative_position_bias_table.shape == (121, 2)
+    with pytest.raises(ValueError, match='resolution'):
+        build_block('RelPosTransformerBlock', 16, 16, head_dim=8)
+
+
 def test_relative_position_bias_gets_gradients_and_depends_on_resolution():
-    block = build_block('RelPosTransformerBlock', 16, 16, head_dim=8, rel_pos_size=4)
+    block = build_block('RelPosTransformerBlock', 16, 16, head_dim=8, resolution=4)
     for size in (4, 6):  # any resolution works; 6 > rel_pos_size clips offsets
         block.zero_grad()
         block(torch.randn(2, 16, size, size)).sum().backward()

@@ -16,8 +16,8 @@ from mmpretrain.models.backbones import ResNet_CIFAR
 from mmpretrain.structures import DataSample
 
 import cifar_plugins  # noqa: F401
-from cifar_plugins.models import (ECA, SE, SlimBasicBlock, SlimBottleneck, SlimResNet,
-                                  SplitAttention)
+from cifar_plugins.models import (ECA, SE, ChannelGroupSoftmax, SlimBasicBlock, SlimBottleneck,
+                                  SlimResNet)
 from cifar_plugins.registry import MODELS
 from helpers import REPO, python_tool, tiny_options
 
@@ -174,10 +174,10 @@ def test_attention_inserted_once_per_block():
     assert sum(isinstance(m, ECA) for m in net.modules()) == 7
     assert all(isinstance(b.attention, ECA) for b in blocks(net))
     assert [b.attention.kernel_size for b in blocks(net)] == [3, 3, 3, 5, 5, 5, 5]
-    mixed = SlimResNet(depths=(2, 1, 3, 1), attention=[None, 'eca', dict(type='SE'), 'split'])
+    mixed = SlimResNet(depths=(2, 1, 3, 1), attention=[None, 'eca', dict(type='SE'), 'group_softmax'])
     count = {cls: sum(isinstance(m, cls) for m in mixed.modules())
-             for cls in (ECA, SE, SplitAttention)}
-    assert count == {ECA: 1, SE: 3, SplitAttention: 1}
+             for cls in (ECA, SE, ChannelGroupSoftmax)}
+    assert count == {ECA: 1, SE: 3, ChannelGroupSoftmax: 1}
     assert all(isinstance(b.attention, nn.Identity) for b in mixed.stages[0])
 
 
@@ -223,7 +223,7 @@ def test_drop_path_drops_whole_samples_in_training_only():
     assert sum(torch.allclose(o, torch.relu(xi)) for o, xi in zip(block(x), x)) == 0
 
 
-@pytest.mark.parametrize('attention', [None, 'eca', 'se', 'msca', 'lsk', 'split'])
+@pytest.mark.parametrize('attention', [None, 'eca', 'se', 'msca', 'lsk', 'group_softmax'])
 def test_gradients_reach_the_stem_with_every_attention(attention):
     torch.manual_seed(0)
     net = SlimResNet(**TINY, attention=attention, drop_path_rate=0.1)
@@ -247,8 +247,8 @@ def test_registry_build_from_config():
 
 def test_cifar100_configs_exist():
     names = {osp.basename(p) for p in ATTENTION_CONFIGS}
-    for suffix in ('', '_eca', '_eca_k3', '_se', '_msca', '_msca_7only', '_lsk',
-                   '_split_attn', '_eca_neck'):
+    for suffix in ('', '_eca', '_eca_k3', '_se', '_msca', '_msca_7only', '_msca_bare', '_lsk',
+                   '_lsk_bare', '_group_softmax', '_eca_neck'):
         assert f'slim_resnet{suffix}_cifar100.py' in names
 
 
@@ -261,6 +261,9 @@ def test_ablation_configs_differ_as_documented():
     assert backbone_attention('slim_resnet_eca_k3_cifar100.py')[0]['kernel_size'] == 3
     assert 'kernel_size' not in backbone_attention('slim_resnet_eca_cifar100.py')[0]
     assert backbone_attention('slim_resnet_msca_7only_cifar100.py')[0]['branches'] == (7, )
+    for name in ('msca', 'lsk'):  # the paper's unit by default, the bare module as ablation
+        assert backbone_attention(f'slim_resnet_{name}_cifar100.py')[0]['form'] == 'unit'
+        assert backbone_attention(f'slim_resnet_{name}_bare_cifar100.py')[0]['form'] == 'bare'
     attention, neck = backbone_attention('slim_resnet_eca_neck_cifar100.py')
     assert attention is None and neck.type == 'AttentionNeck' and neck.attention.type == 'ECA'
 

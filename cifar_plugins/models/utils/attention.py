@@ -64,14 +64,14 @@ def _resolve(attn_type):
     if not isinstance(attn_type, str):
         raise TypeError(f'attention type must be a str or a class, got {attn_type!r}')
     if attn_type.lower() in _RENAMED and attn_type.lower() not in _ATTENTION_NAMES:
-        raise KeyError(f'attention type {attn_type!r} was renamed: '
-                       f'{_RENAMED[attn_type.lower()]}')
+        raise KeyError(f'attention type {attn_type!r} is not in the MODELS registry any '
+                       f'more: {_RENAMED[attn_type.lower()]}')
     name = _ATTENTION_NAMES.get(attn_type.lower(), attn_type)
     cls = MODELS.get(name)
     if cls is None:
         known = ', '.join(name + (f' ({", ".join(map(repr, keys))})' if keys else '')
                           for name, keys in attention_types().items())
-        raise KeyError(f'{attn_type!r} is not an attention type in the MODELS registry. '
+        raise KeyError(f'{attn_type!r} is not in the MODELS registry as an attention type. '
                        f'Known attention types (aliases), case-insensitive: {known}')
     return cls
 
