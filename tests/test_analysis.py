@@ -429,7 +429,7 @@ def test_metafile_update_errors_keep_the_file(fake_runs, tmp_path):
     with pytest.raises(SystemExit) as exc:
         run_cli('tools/analysis/collect_results.py',
                 ['collect_results.py', fake_runs['root'], '--metafile', str(metafile)])
-    assert exc.value.code == 2
+    assert exc.value.code == 1  # usage errors are one ERROR line, exit 1
 
 
 def test_overlaid_runs_keep_distinct_styles(fake_runs, tmp_path):

@@ -108,8 +108,15 @@ SAFE_GLOBALS = ([HistoryBuffer, (history_buffer_getattr, 'builtins.getattr')]
 
 
 # torch's weights-only unpickler messages for a global, call or build it refuses
-_REFUSAL_MARKERS = ('Unsupported global', 'not allowed in a checkpoint', 'Unsupported operand',
-                    'Can only build', 'unrecognized function', 'allowed global')
+_REFUSAL_MARKERS = ('unsupported global', 'not allowed in a checkpoint', 'unsupported operand',
+                    'can only build', 'unrecognized function', 'allowed global', 'is blocked')
+
+
+def _refusal_line(message):
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    return next((line for line in lines
+                 if any(marker in line.lower() for marker in _REFUSAL_MARKERS)),
+                lines[-1] if lines else 'refused by the weights-only unpickler')
 
 
 def _describe(source):
@@ -140,13 +147,13 @@ def safe_torch_load(source, map_location=None, name=None):
         checkpoint = torch.load(source, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         message = str(err)
-        if any(marker in message for marker in _REFUSAL_MARKERS):
+        if any(marker in message.lower() for marker in _REFUSAL_MARKERS):
             raise CheckpointLoadError(
                 f'Refused to load {name}: it needs a Python object that is not '
                 f'on the safe list, so it was not unpickled and none of its code ran.'
                 f' If you trust the file and it only holds data, add that type with '
                 f'torch.serialization.add_safe_globals. Details: '
-                f'{message.splitlines()[-1] if message else err!r}') from None
+                f'{_refusal_line(message)}') from None
         raise _corrupt(name, err) from None
     except MemoryError:
         raise
