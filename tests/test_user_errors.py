@@ -12,6 +12,7 @@ import os
 import os.path as osp
 import sys
 import tarfile
+import time
 
 import pytest
 
@@ -303,6 +304,9 @@ def test_build_runner_undoes_its_log_folder_only(tmp_path, cifar10_root):
     with pytest.raises(KeyError, match='NoSuchNet'):
         build_runner(cfg, splits=('train', 'val'))
     assert snapshot(tmp_path) == before
+    # mmengine names a run's logger/visualizer instances by the second it starts; a second
+    # Runner in the same second would reuse the first one's (and write into its folder)
+    time.sleep(1.1)
     cfg.work_dir = str(tmp_path / 'new' / 'work')
     with pytest.raises(KeyError, match='NoSuchNet'):
         build_runner(cfg, splits=('train', 'val'))
