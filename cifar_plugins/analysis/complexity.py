@@ -1,6 +1,7 @@
 """Parameter and multiply-accumulate counts of a config's model."""
 import copy
 import math
+import platform
 from typing import Dict, Optional
 
 import torch
@@ -82,3 +83,15 @@ def model_complexity(cfg, input_size: Optional[int] = None) -> Dict[str, float]:
         macs = count_macs(model, (torch.zeros(1, 3, size, size),))
     params = int(parameter_count(model)[''])
     return dict(params=params, params_m=params / 1e6, macs=macs, gmacs=macs / 1e9)
+
+
+def cpu_name():
+    """The CPU model as ``/proc/cpuinfo`` names it (the platform's name elsewhere)."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()

@@ -27,7 +27,6 @@ is 1; the others are still measured.
 import csv
 import os
 import os.path as osp
-import platform
 import shlex
 import statistics
 import sys
@@ -40,7 +39,8 @@ import torch  # noqa: E402
 from mmengine.analysis import parameter_count  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 
-from cifar_plugins.analysis.complexity import count_macs, without_pretrained  # noqa: E402
+from cifar_plugins.analysis.complexity import (count_macs, cpu_name,  # noqa: E402
+                                               without_pretrained)
 from cifar_plugins.apis.runner import merge_cfg_options, run_with_clear_errors  # noqa: E402
 from cifar_plugins.errors import ArgumentParser, DictAction, user_error_message  # noqa: E402
 
@@ -94,17 +94,6 @@ def device_label(device):
         return torch.cuda.get_device_name(device)
     threads = torch.get_num_threads()
     return f"{cpu_name()}, {threads} thread{'s' if threads > 1 else ''}"
-
-
-def cpu_name():
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def build_model(path, args):

@@ -13,7 +13,6 @@ Runner, raw, and their ratio, with the CPU model and thread count.
 import argparse
 import os
 import os.path as osp
-import platform
 import sys
 import tempfile
 import time
@@ -26,6 +25,7 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.hooks import Hook  # noqa: E402
 
 import cifar_plugins  # noqa: E402,F401
+from cifar_plugins.analysis.complexity import cpu_name  # noqa: E402
 from cifar_plugins.apis.runner import build_runner  # noqa: E402
 from cifar_plugins.datasets import InMemoryBatchDataset  # noqa: E402
 from cifar_plugins.engine.optimizers.precision import resolve_autocast_dtype  # noqa: E402
@@ -46,17 +46,6 @@ class StepClock(Hook):
         if self.count == self.warmup:
             self.start = time.perf_counter()
         self.end = time.perf_counter()
-
-
-def cpu_model():
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or 'unknown CPU'
 
 
 def config_dtype(cfg):
@@ -138,7 +127,7 @@ def main():
     args = parser.parse_args()
     data = InMemoryBatchDataset(dict(type='VerifiedCIFAR10', data_root=args.data_root,
                                      split='train', download=False, pipeline=[]))
-    print(f'CPU: {cpu_model()}, torch threads: {torch.get_num_threads()}, '
+    print(f'CPU: {cpu_name()}, torch threads: {torch.get_num_threads()}, '
           f'torch {torch.__version__}')
     print(f'{"config":<40} {"batch":>5} {"precision":>9} {"Runner img/s":>12} '
           f'{"raw img/s":>10} {"ratio":>6}')
