@@ -1,5 +1,6 @@
 """Registries of cifar-plugins: mmpretrain's own, so configs need no scope."""
-from mmpretrain.registry import (DATASETS, HOOKS, METRICS, MODELS, OPTIM_WRAPPERS,
-                                 TRANSFORMS)
+from mmpretrain.registry import (DATASETS, HOOKS, METRICS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS,
+                                 OPTIM_WRAPPERS, TRANSFORMS)
 
-__all__ = ['DATASETS', 'HOOKS', 'METRICS', 'MODELS', 'OPTIM_WRAPPERS', 'TRANSFORMS']
+__all__ = ['DATASETS', 'HOOKS', 'METRICS', 'MODELS', 'OPTIM_WRAPPER_CONSTRUCTORS',
+           'OPTIM_WRAPPERS', 'TRANSFORMS']

@@ -158,6 +158,25 @@ def test_whitening_hook_fits_once_from_normalised_training_images(cifar10_root):
 
 # ------------------------------------------------ Dirac init, fixed BN scale
 
+def test_stride_two_whitening_stem_is_space_to_depth():
+    images = natural_images()
+    layer = WhiteningConv2d(3, kernel_size=2, eps=1e-8, stride=2)
+    layer.fit(images)
+    out = F.conv2d(images, layer.weight, stride=2)[:, :12]
+    assert out.shape[-2:] == (images.shape[-2] // 2, images.shape[-1] // 2)
+    # lossless: the 12 whitened channels of each 2x2 cell give back its 12 pixels
+    cells = F.unfold(images, 2, stride=2)  # N, 12, L
+    flat = layer.weight[:12].reshape(12, 12)
+    restored = torch.linalg.solve(flat, out.flatten(2))
+    assert torch.allclose(restored, cells, atol=1e-3)
+    net = FastCIFARNet(widths=(8, 16, 16), stem='whitening', stem_stride=2, final_pool='max')
+    assert net(torch.randn(2, 3, 32, 32))[0].shape == (2, 16)
+    maps = FastCIFARNet(widths=(8, 16, 16), stem='whitening', stem_stride=2)
+    assert maps(torch.randn(2, 3, 32, 32))[0].shape == (2, 16, 2, 2)  # 16 -> 8 -> 4 -> 2
+    with pytest.raises(ValueError, match='stem_stride'):
+        FastCIFARNet(stem_stride=3)
+
+
 def test_dirac_init_passes_the_input_through():
     net = FastCIFARNet(widths=(8, 16, 16), stem='whitening', dirac_init=True)
     net.init_weights()

@@ -75,7 +75,11 @@ class InMemoryBatchDataset:
     def __getitems__(self, indices):
         index = torch.as_tensor(indices, dtype=torch.long)
         labels = self.labels[index]
-        samples = [DataSample().set_gt_label(label) for label in labels]
+        samples = []
+        for label in labels.split(1):  # (1,) int64, what set_gt_label makes, ~3x cheaper
+            sample = DataSample()
+            sample.gt_label = label
+            samples.append(sample)
         return dict(inputs=self.images[index], data_samples=samples, sample_idx=index)
 
 

@@ -1,6 +1,8 @@
 from .autocast_optim_wrapper import AutocastOptimWrapper
+from .merged_groups_constructor import MergedGroupsOptimWrapperConstructor, merge_param_groups
 from .precision import (choose_autocast_dtype, cpu_bf16_supported, cuda_bf16_supported,
                         resolve_autocast_dtype)
 
-__all__ = ['AutocastOptimWrapper', 'choose_autocast_dtype', 'resolve_autocast_dtype',
+__all__ = ['AutocastOptimWrapper', 'MergedGroupsOptimWrapperConstructor', 'merge_param_groups',
+           'choose_autocast_dtype', 'resolve_autocast_dtype',
            'cpu_bf16_supported', 'cuda_bf16_supported']

@@ -75,6 +75,10 @@ class FastCIFARNet(BaseModule):
         bn_momentum (float): BatchNorm momentum; higher than PyTorch's 0.1
             so running statistics keep up in short schedules.
         stem (str): ``'conv'`` (3x3 conv + BN + GELU) or ``'whitening'``.
+        stem_stride (int): Stride of the stem. 2 with ``stem='whitening'``
+            turns the 2x2 patches into a lossless space-to-depth step: the
+            groups run at 16/8/4 pixels, ~1/3 of the MACs at the same widths
+            (a short-budget trade of resolution for width). Defaults to 1.
         whiten_eps (float): ``eps`` of the whitening stem.
         dirac_init (bool): Identity-initialise the group convs.
         bn_affine_weight (bool): Learn the BN scales. Defaults to True.
@@ -86,15 +90,17 @@ class FastCIFARNet(BaseModule):
 
     def __init__(self, widths=(32, 64, 128), stem_channels=24, bn_momentum=0.2, stem='conv',
                  whiten_eps=5e-4, dirac_init=False, bn_affine_weight=True, final_pool=None,
-                 out_scale=1.0, init_cfg=None):
+                 out_scale=1.0, stem_stride=1, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
+        if stem_stride not in (1, 2):
+            raise ValueError(f'stem_stride must be 1 or 2, got {stem_stride!r}')
         if stem == 'conv':
             self.stem = nn.Sequential(
-                nn.Conv2d(3, stem_channels, 3, padding=1, bias=False),
+                nn.Conv2d(3, stem_channels, 3, stride=stem_stride, padding=1, bias=False),
                 _norm(stem_channels, bn_momentum, bn_affine_weight),
                 nn.GELU())
         elif stem == 'whitening':
-            whiten = WhiteningConv2d(3, kernel_size=2, eps=whiten_eps)
+            whiten = WhiteningConv2d(3, kernel_size=2, eps=whiten_eps, stride=stem_stride)
             stem_channels = whiten.out_channels
             self.stem = nn.Sequential(whiten, nn.GELU())
         else:

@@ -31,11 +31,16 @@ class WhiteningConv2d(nn.Conv2d):
         kernel_size (int): Patch side. Defaults to 2.
         eps (float): Added to the eigenvalues; bounds the gain of
             low-variance directions. Defaults to 5e-4.
+        stride (int): Stride of the convolution. With ``stride ==
+            kernel_size`` the layer is a lossless space-to-depth step (every
+            pixel is in exactly one patch) that halves the resolution of all
+            later layers. The fit uses every patch either way. Defaults to 1.
     """
 
-    def __init__(self, in_channels=3, kernel_size=2, eps=5e-4):
+    def __init__(self, in_channels=3, kernel_size=2, eps=5e-4, stride=1):
         out_channels = 2 * in_channels * kernel_size * kernel_size
-        super().__init__(in_channels, out_channels, kernel_size, padding=0, bias=True)
+        super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=0,
+                         bias=True)
         self.eps = eps
         self.weight.requires_grad_(False)
         self.register_buffer('fitted', torch.zeros((), dtype=torch.bool))
