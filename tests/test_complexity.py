@@ -125,3 +125,23 @@ def test_append_adds_rows_under_another_name(configs, tmp_path):
     assert not osp.exists(tmp_path / 'complexity.csv')
     with pytest.raises(SystemExit):
         tool.parse_args([configs['tiny_plain'], '--out-dir', str(tmp_path), '--runs', '0'])
+
+
+def test_steal_share_from_proc_stat_readings(tmp_path, monkeypatch):
+    from cifar_plugins.analysis import complexity
+    stat = tmp_path / 'stat'
+    real_open = open
+
+    def fake_open(path, *args, **kwargs):
+        return real_open(stat if path == '/proc/stat' else path, *args, **kwargs)
+
+    monkeypatch.setattr('builtins.open', fake_open)
+    stat.write_text('cpu  100 0 50 800 0 0 0 50 0 0\ncpu0 1 2 3\n')
+    before = complexity.cpu_ticks()
+    assert before == (50, 1000)
+    stat.write_text('cpu  400 0 100 1000 0 0 0 500 0 0\n')
+    after = complexity.cpu_ticks()
+    assert complexity.steal_share(before, after) == 0.45  # 450 of 1000 new ticks
+    assert complexity.steal_share(after, before) is None
+    stat.write_text('garbage\n')
+    assert complexity.cpu_ticks() is None

@@ -95,3 +95,28 @@ def cpu_name():
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def cpu_ticks():
+    """``(steal, total)`` CPU ticks since boot from ``/proc/stat`` (None elsewhere).
+
+    On a virtual machine "steal" is time the hypervisor gave to other guests;
+    the share between two readings tells how much a timing was slowed by a
+    busy host.
+    """
+    try:
+        with open('/proc/stat') as f:
+            fields = f.readline().split()
+    except OSError:
+        return None
+    if not fields or fields[0] != 'cpu' or len(fields) < 9:
+        return None
+    ticks = [int(v) for v in fields[1:9]]  # user nice system idle iowait irq softirq steal
+    return ticks[7], sum(ticks)
+
+
+def steal_share(before, after):
+    """Fraction of CPU time stolen between two :func:`cpu_ticks` readings."""
+    if before is None or after is None or after[1] <= before[1]:
+        return None
+    return (after[0] - before[0]) / (after[1] - before[1])

@@ -25,7 +25,7 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.hooks import Hook  # noqa: E402
 
 import cifar_plugins  # noqa: E402,F401
-from cifar_plugins.analysis.complexity import cpu_name  # noqa: E402
+from cifar_plugins.analysis.complexity import cpu_name, cpu_ticks, steal_share  # noqa: E402
 from cifar_plugins.apis.runner import build_runner  # noqa: E402
 from cifar_plugins.datasets import InMemoryBatchDataset  # noqa: E402
 from cifar_plugins.engine.optimizers.precision import resolve_autocast_dtype  # noqa: E402
@@ -131,6 +131,7 @@ def main():
           f'torch {torch.__version__}')
     print(f'{"config":<40} {"batch":>5} {"precision":>9} {"Runner img/s":>12} '
           f'{"raw img/s":>10} {"ratio":>6}')
+    ticks = cpu_ticks()
     for path in args.configs:
         cfg = Config.fromfile(path)
         if args.cfg_options:
@@ -148,6 +149,9 @@ def main():
         print(f'{osp.basename(path):<40} {cfg.train_dataloader.batch_size:>5} '
               f'{precision:>9} {runner_ips:>12.1f} {raw_ips:>10.1f} '
               f'{runner_ips / raw_ips:>6.3f}', flush=True)
+    steal = steal_share(ticks, cpu_ticks())
+    if steal is not None:
+        print(f'CPU steal (time the host gave to other VMs) during the runs: {steal:.0%}')
 
 
 if __name__ == '__main__':
