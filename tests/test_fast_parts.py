@@ -271,6 +271,29 @@ def test_preprocessor_alternating_flip_follows_the_epoch():
         pre(dict(inputs=x), training=True)
 
 
+def test_progressive_resize_follows_the_epoch_and_spares_evaluation():
+    pre = CIFARDataPreprocessor(mean=[0, 0, 0], std=[1, 1, 1], crop_padding=0, flip_prob=0,
+                                train_size_schedule=((0, 16), (2, 24), (3, 32)))
+    x = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)
+    hub = MessageHub.get_current_instance()
+    sides = []
+    for epoch in range(5):
+        hub.update_info('epoch', epoch)
+        sides.append(pre(dict(inputs=x), training=True)['inputs'].shape[-2:])
+        assert pre(dict(inputs=x), training=False)['inputs'].shape[-2:] == (32, 32)
+    assert sides == [(16, 16), (16, 16), (24, 24), (32, 32), (32, 32)]
+    hub.update_info('epoch', 0)
+    # antialiased: a pixel checkerboard (above the new Nyquist limit) becomes flat grey,
+    # where plain subsampling would keep one colour and alias to black or white
+    board = ((torch.arange(32)[:, None] + torch.arange(32)) % 2 * 255).to(torch.uint8)
+    small = pre(dict(inputs=board.expand(2, 3, 32, 32)), training=True)['inputs']
+    assert torch.allclose(small[..., 2:-2, 2:-2], torch.full_like(small[..., 2:-2, 2:-2], 127.5),
+                          atol=1.0)
+    for bad in (((1, 24), (0, 32)), ((0, 0),), ((0, 24, 1),), ()):
+        with pytest.raises(ValueError, match='train_size_schedule'):
+            CIFARDataPreprocessor(train_size_schedule=bad)
+
+
 @pytest.mark.parametrize('augment', ['Mixup', 'CutMix'])
 def test_mixup_cutmix_mix_labels_as_they_mix_pixels(augment):
     n = 10

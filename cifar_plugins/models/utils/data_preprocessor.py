@@ -1,5 +1,6 @@
 """Data preprocessor that augments CIFAR batches on tensors."""
 import torch
+import torch.nn.functional as F
 from mmengine.logging import MessageHub
 from mmpretrain.models.utils import ClsDataPreprocessor
 
@@ -38,13 +39,24 @@ class CIFARDataPreprocessor(ClsDataPreprocessor):
         channels_last (bool): Return inputs in channels-last memory format,
             which oneDNN (CPU) and cuDNN (tensor cores) convolve faster.
             Defaults to False.
+        train_size_schedule (Sequence[tuple[int, int]], optional):
+            Progressive resizing: ``((first_epoch, side), ...)`` sorted by
+            epoch (0-based); from ``first_epoch`` on, training batches are
+            resized (bilinear, antialiased) to ``side x side`` after
+            augmentation and normalisation. A convolution's cost scales
+            with the pixels, so ``((0, 24), (3, 32))`` makes the first three
+            epochs ~0.56x as expensive; the last entry should be the full
+            size, which validation and test always use. The network must
+            take any input size (global pooling). Defaults to None.
         **kwargs: Arguments of :class:`ClsDataPreprocessor` (``mean``,
             ``std``, ``num_classes``, ``batch_augments``...).
     """
 
     def __init__(self, crop_padding=4, flip_prob=0.5, cutout_size=0, channels_last=False,
-                 flip_mode='random', crop_pad_mode='constant', **kwargs):
+                 flip_mode='random', crop_pad_mode='constant', train_size_schedule=None,
+                 **kwargs):
         super().__init__(**kwargs)
+        self.train_size_schedule = self._check_size_schedule(train_size_schedule)
         if flip_mode not in ('random', 'alternate'):
             raise ValueError(f"flip_mode must be 'random' or 'alternate', got {flip_mode!r}")
         if crop_pad_mode not in ('constant', 'reflect'):
@@ -75,9 +87,38 @@ class CIFARDataPreprocessor(ClsDataPreprocessor):
             inputs = batch_cutout(inputs.float(), self.cutout_size,
                                   self._cutout_fill(inputs.size(1)))
         data = super().forward({**data, 'inputs': inputs}, training)
+        side = self._train_side() if training else None
+        if side is not None and side != data['inputs'].shape[-1]:
+            data['inputs'] = F.interpolate(data['inputs'], size=(side, side), mode='bilinear',
+                                           antialias=True, align_corners=False)
         if self.channels_last:
             data['inputs'] = data['inputs'].contiguous(memory_format=torch.channels_last)
         return data
+
+    @staticmethod
+    def _check_size_schedule(schedule):
+        if schedule is None:
+            return None
+        schedule = [tuple(entry) for entry in schedule]
+        if (not schedule or any(len(e) != 2 for e in schedule)
+                or any(not isinstance(v, int) or v < 0 for e in schedule for v in e)
+                or any(side < 1 for _, side in schedule)):
+            raise ValueError('train_size_schedule must be ((first_epoch, side), ...) with '
+                             f'non-negative integer epochs and positive sides, got {schedule!r}')
+        epochs = [epoch for epoch, _ in schedule]
+        if epochs != sorted(set(epochs)):
+            raise ValueError(f'train_size_schedule epochs must increase, got {epochs}')
+        return schedule
+
+    def _train_side(self):
+        if not self.train_size_schedule:
+            return None
+        epoch = MessageHub.get_current_instance().get_info('epoch', 0)
+        side = None
+        for first_epoch, entry_side in self.train_size_schedule:
+            if epoch >= first_epoch:
+                side = entry_side
+        return side
 
     def _alternating_flip(self, data):
         sample_idx = data.get('sample_idx')
