@@ -319,3 +319,30 @@ def test_mixup_cutmix_mix_labels_as_they_mix_pixels(augment):
         else:  # CutMix: the label weight of each source = its share of the pixels
             share = torch.bincount(pixels.long(), minlength=n).float() / pixels.numel()
             assert torch.allclose(share, scores[i], atol=1e-4)
+
+
+def test_fast_metafile_lists_every_fast_config_with_its_size():
+    import os.path as osp
+
+    import yaml
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from cifar_plugins.analysis.complexity import count_macs
+    init_default_scope('mmpretrain')
+    folder = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs', 'fast')
+    with open(osp.join(folder, 'metafile.yml')) as f:
+        models = yaml.safe_load(f)['Models']
+    configs = sorted(osp.basename(m['Config']) for m in models)
+    import glob
+    assert configs == sorted(osp.basename(p) for p in glob.glob(osp.join(folder, '*.py')))
+    readme = open(osp.join(folder, 'README.md')).read()
+    for entry in models:
+        assert osp.basename(entry['Config']) in readme
+        cfg = Config.fromfile(osp.join(folder, osp.basename(entry['Config'])))
+        model = MODELS.build(cfg.model)
+        assert sum(p.numel() for p in model.parameters()) == entry['Metadata']['Parameters']
+        assert cfg.train_cfg.max_epochs == entry['Metadata']['Epochs']
+        assert cfg.train_dataloader.batch_size == entry['Metadata']['Batch Size']
+        macs = count_macs(model.backbone.eval(), (torch.zeros(1, 3, 32, 32),))
+        assert abs(macs - entry['Metadata']['FLOPs']) / entry['Metadata']['FLOPs'] < 0.01
