@@ -2,6 +2,13 @@ import os
 import os.path as osp
 import pickle
 
+if os.environ.get('PYTEST_XDIST_WORKER'):
+    # cores / workers threads per test worker (and the tools it starts): more would contend
+    _threads = str(max(1, (os.cpu_count() or 1)
+                           // int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '1'))))
+    os.environ.setdefault('OMP_NUM_THREADS', _threads)
+    os.environ.setdefault('MKL_NUM_THREADS', _threads)
+
 import numpy as np
 import pytest
 

@@ -4,13 +4,11 @@ import copy
 import pytest
 import torch
 from mmengine.optim import build_optim_wrapper
-from mmengine.registry import init_default_scope
+from mmengine.registry import DefaultScope
 
 import cifar_plugins  # noqa: F401
 from cifar_plugins.engine.optimizers import merge_param_groups
 from cifar_plugins.models import FastCIFARNet
-
-init_default_scope('mmpretrain')  # as the Runner does: plugin types resolve there
 
 PARAMWISE = dict(custom_keys={'norm': dict(lr_mult=64.0, decay_mult=1 / 64)})
 
@@ -23,6 +21,12 @@ def optim_cfg(constructor=None):
     if constructor:
         cfg['constructor'] = constructor
     return cfg
+
+
+def build(model, cfg):
+    """The wrapper as the Runner builds it (mmpretrain scope: plugin types resolve there)."""
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        return build_optim_wrapper(model, cfg)
 
 
 def net():
@@ -38,8 +42,8 @@ def settings_by_name(model, optimizer):
 
 def test_groups_merge_and_every_tensor_keeps_its_settings():
     default_model, merged_model = net(), net()
-    default = build_optim_wrapper(default_model, optim_cfg()).optimizer
-    merged = build_optim_wrapper(
+    default = build(default_model, optim_cfg()).optimizer
+    merged = build(
         merged_model, optim_cfg('MergedGroupsOptimWrapperConstructor')).optimizer
     trainable = [p for p in default_model.parameters() if p.requires_grad]
     assert len(default.param_groups) == len(trainable) > 10  # one group per tensor
@@ -53,8 +57,8 @@ def test_groups_merge_and_every_tensor_keeps_its_settings():
 
 def test_training_steps_are_bit_identical_to_the_default_constructor():
     models = [net(), net()]
-    wrappers = [build_optim_wrapper(models[0], optim_cfg()),
-                build_optim_wrapper(models[1], optim_cfg('MergedGroupsOptimWrapperConstructor'))]
+    wrappers = [build(models[0], optim_cfg()),
+                build(models[1], optim_cfg('MergedGroupsOptimWrapperConstructor'))]
     torch.manual_seed(1)
     batches = [torch.randn(4, 3, 32, 32) for _ in range(3)]
     for x in batches:
@@ -65,6 +69,13 @@ def test_training_steps_are_bit_identical_to_the_default_constructor():
         assert torch.equal(a, b), name
     assert any(not torch.equal(a, b) for a, b in zip(net().state_dict().values(),
                                                      models[1].state_dict().values()))
+
+
+def test_unhashable_settings_merge_too():
+    a, b = (torch.nn.Parameter(torch.zeros(1)) for _ in range(2))
+    merged = merge_param_groups([dict(params=[a], betas=[0.9, 0.99]),
+                                 dict(params=[b], betas=[0.9, 0.99])])
+    assert len(merged) == 1 and merged[0]['params'] == [a, b]
 
 
 def test_merge_keeps_first_appearance_order_and_parameter_order():

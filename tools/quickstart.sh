@@ -9,8 +9,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-CONFIG="${1:-configs/fast/airbench_style_quick_cifar10.py}"
-shift $(( $# > 0 ? 1 : 0 ))
+CONFIG=configs/fast/airbench_style_quick_cifar10.py
+if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then CONFIG="$1"; shift; fi  # else options only
 NAME="$(basename "$CONFIG" .py)"
 WORK_DIR="work_dirs/$NAME"
 
@@ -29,23 +29,28 @@ fi
 
 # CPU time taken by the hypervisor from this VM ("steal") slows every figure below;
 # the summary states its share so timings from a busy host are not mistaken for ours.
-cpu_ticks() { awk '/^cpu /{print $9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat 2>/dev/null || echo "0 0"; }
+cpu_ticks() {
+    "$PY" -c "from cifar_plugins.analysis.complexity import cpu_ticks; print(*(cpu_ticks() or (0, 0)))"
+}
 read -r steal0 total0 < <(cpu_ticks)
 start=$(date +%s)
 "$PY" tools/train.py "$CONFIG" --work-dir "$WORK_DIR" "$@"
 train_end=$(date +%s)
 CKPT="$(cat "$WORK_DIR/last_checkpoint")"
+# test with the config the run saved, so train options (--cfg-options) apply to the test too
+RUN_CONFIG="$WORK_DIR/$NAME.py"
+[ -f "$RUN_CONFIG" ] || RUN_CONFIG="$CONFIG"
 TTA=()  # test-time augmentation when the config defines it
-if "$PY" -c "import sys; from mmengine.config import Config; \
-sys.exit(0 if Config.fromfile(sys.argv[1]).get('tta_model') else 1)" "$CONFIG" 2>/dev/null; then
+if [ "$("$PY" -c "import sys; from mmengine.config import Config; \
+print('yes' if Config.fromfile(sys.argv[1]).get('tta_model') else 'no')" "$RUN_CONFIG")" = yes ]; then
     TTA=(--tta)
 fi
-"$PY" tools/test.py "$CONFIG" "$CKPT" --work-dir "$WORK_DIR/test" "${TTA[@]}" | tee "$WORK_DIR/test_result.txt"
+"$PY" tools/test.py "$RUN_CONFIG" "$CKPT" --work-dir "$WORK_DIR/test" "${TTA[@]}" \
+    | tee "$WORK_DIR/test_result.txt"
 end=$(date +%s)
 read -r steal1 total1 < <(cpu_ticks)
-steal_pct=$(awk -v s=$((steal1 - steal0)) -v t=$((total1 - total0)) \
-    'BEGIN { printf "%.0f", (t > 0 ? 100 * s / t : 0) }')
-cpu="$(awk -F': *' '/^model name/{print $2; exit}' /proc/cpuinfo 2>/dev/null || true)"
+steal_pct=$(( total1 > total0 ? 100 * (steal1 - steal0) / (total1 - total0) : 0 ))
+cpu="$("$PY" -c "from cifar_plugins.analysis.complexity import cpu_name; print(cpu_name())")"
 echo "[quickstart] $CONFIG: training $((train_end - start)) s, train + test $((end - start)) s" \
-     "on ${cpu:-this CPU} (steal ${steal_pct}% of CPU time);" \
+     "on $cpu (steal ${steal_pct}% of CPU time), test-time augmentation: ${TTA[*]:-off};" \
      "test result: $(tail -n 1 "$WORK_DIR/test_result.txt")"

@@ -96,6 +96,11 @@ class CIFARDataPreprocessor(ClsDataPreprocessor):
         return data
 
     @staticmethod
+    def _epoch():
+        """The 0-based training epoch mmengine's RuntimeInfoHook records."""
+        return MessageHub.get_current_instance().get_info('epoch', 0)
+
+    @staticmethod
     def _check_size_schedule(schedule):
         if schedule is None:
             return None
@@ -113,7 +118,7 @@ class CIFARDataPreprocessor(ClsDataPreprocessor):
     def _train_side(self):
         if not self.train_size_schedule:
             return None
-        epoch = MessageHub.get_current_instance().get_info('epoch', 0)
+        epoch = self._epoch()
         side = None
         for first_epoch, entry_side in self.train_size_schedule:
             if epoch >= first_epoch:
@@ -128,8 +133,7 @@ class CIFARDataPreprocessor(ClsDataPreprocessor):
                 raise ValueError("flip_mode='alternate' needs the samples' dataset indices "
                                  "(InMemoryBatchDataset batches or PackInputs metainfo)")
             sample_idx = torch.tensor([s.sample_idx for s in samples])
-        epoch = MessageHub.get_current_instance().get_info('epoch', 0)
-        return alternating_flip(torch.as_tensor(sample_idx), epoch)
+        return alternating_flip(torch.as_tensor(sample_idx), self._epoch())
 
     def _cutout_fill(self, channels):
         """Per-channel normalisation mean in the input's channel order."""
