@@ -1,0 +1,60 @@
+"""Test accuracy on the exact and the JPEG-decoded parts of the restored CIFAR-10 test set.
+
+    python tools/benchmarks/exact_subset_accuracy.py CONFIG CHECKPOINT [--tta] \
+        [--lossless ../shared/cifar/cifar10/labels.npz]
+
+The restored test set (``../shared/cifar``) holds images 0-999 exactly and 1000-9999 decoded
+from a quality-75 JPEG copy; ``labels.npz:test_lossless`` marks the exact ones. A model
+trained on the (exact) training images can lose accuracy on the JPEG part, so a figure on the
+whole restored set is a lower bound of the official one; this prints both parts side by side.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from mmengine.config import Config  # noqa: E402
+from mmengine.registry import DefaultScope  # noqa: E402
+
+import cifar_plugins  # noqa: E402,F401
+from cifar_plugins.apis import init_model  # noqa: E402
+from cifar_plugins.datasets import load_split  # noqa: E402
+from cifar_plugins.registry import MODELS  # noqa: E402
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config')
+    parser.add_argument('checkpoint')
+    parser.add_argument('--data-root', default=os.environ.get('CIFAR10_ROOT', 'data/cifar10'))
+    parser.add_argument('--lossless', default=osp.join('..', 'shared', 'cifar', 'cifar10',
+                                                       'labels.npz'))
+    parser.add_argument('--tta', action='store_true', help="use the config's tta_model")
+    args = parser.parse_args()
+    exact = np.load(args.lossless)['test_lossless'].astype(bool)
+    images, labels = load_split(args.data_root, 'cifar10', 'test')
+    model = init_model(args.config, args.checkpoint, device='cpu')
+    if args.tta:
+        cfg = Config.fromfile(args.config)
+        with DefaultScope.overwrite_default_scope('mmpretrain'):
+            model = MODELS.build({**cfg.tta_model, 'module': model})
+    model.eval()
+    inputs = torch.as_tensor(np.ascontiguousarray(images)).permute(0, 3, 1, 2)
+    preds = []
+    with torch.no_grad():
+        for start in range(0, len(inputs), 500):
+            out = model.test_step(dict(inputs=inputs[start:start + 500], data_samples=None))
+            preds.append(torch.stack([s.pred_label for s in out]).flatten())
+    correct = (torch.cat(preds).numpy() == np.asarray(labels))
+    print(f'{osp.basename(args.config)} {"with" if args.tta else "without"} TTA: '
+          f'exact images ({exact.sum()}): {100 * correct[exact].mean():.2f}%, '
+          f'JPEG-decoded ({(~exact).sum()}): {100 * correct[~exact].mean():.2f}%, '
+          f'all: {100 * correct.mean():.2f}%')
+
+
+if __name__ == '__main__':
+    main()
