@@ -29,10 +29,8 @@ fi
 
 # CPU time taken by the hypervisor from this VM ("steal") slows every figure below;
 # the summary states its share so timings from a busy host are not mistaken for ours.
-cpu_ticks() {
-    "$PY" -c "from cifar_plugins.analysis.complexity import cpu_ticks; print(*(cpu_ticks() or (0, 0)))"
-}
-read -r steal0 total0 < <(cpu_ticks)
+read -r steal0 total0 < <("$PY" -c "from cifar_plugins.analysis.complexity import cpu_ticks
+print(*(cpu_ticks() or (0, 0)))")
 start=$(date +%s)
 "$PY" tools/train.py "$CONFIG" --work-dir "$WORK_DIR" "$@"
 train_end=$(date +%s)
@@ -48,9 +46,11 @@ fi
 "$PY" tools/test.py "$RUN_CONFIG" "$CKPT" --work-dir "$WORK_DIR/test" "${TTA[@]}" \
     | tee "$WORK_DIR/test_result.txt"
 end=$(date +%s)
-read -r steal1 total1 < <(cpu_ticks)
-steal_pct=$(( total1 > total0 ? 100 * (steal1 - steal0) / (total1 - total0) : 0 ))
-cpu="$("$PY" -c "from cifar_plugins.analysis.complexity import cpu_name; print(cpu_name())")"
+machine="$("$PY" -c "import sys
+from cifar_plugins.analysis.complexity import cpu_name, cpu_ticks, steal_share
+steal = steal_share((int(sys.argv[1]), int(sys.argv[2])), cpu_ticks())
+print(f'{cpu_name()} (steal {0 if steal is None else round(100 * steal)}% of CPU time)')" \
+    "$steal0" "$total0")"
 echo "[quickstart] $CONFIG: training $((train_end - start)) s, train + test $((end - start)) s" \
-     "on $cpu (steal ${steal_pct}% of CPU time), test-time augmentation: ${TTA[*]:-off};" \
+     "on $machine, test-time augmentation: ${TTA[*]:-off};" \
      "test result: $(tail -n 1 "$WORK_DIR/test_result.txt")"

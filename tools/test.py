@@ -23,8 +23,7 @@ from cifar_plugins.apis.runner import (ConfigError, build_runner,  # noqa: E402
                                        check_num_classes, merge_cfg_options,
                                        run_with_clear_errors)
 from cifar_plugins.errors import ArgumentParser, DictAction  # noqa: E402
-
-DEFAULT_TTA_MODEL = dict(type='BatchFlipTranslateTTA')
+from cifar_plugins.models.tta import DEFAULT_TTA_MODEL  # noqa: E402
 
 
 def parse_args(argv=None):

@@ -23,6 +23,7 @@ from mmengine.registry import DefaultScope  # noqa: E402
 import cifar_plugins  # noqa: E402,F401
 from cifar_plugins.apis import init_model  # noqa: E402
 from cifar_plugins.datasets import load_split  # noqa: E402
+from cifar_plugins.models.tta import DEFAULT_TTA_MODEL  # noqa: E402
 from cifar_plugins.registry import MODELS  # noqa: E402
 
 
@@ -37,11 +38,11 @@ def main():
     args = parser.parse_args()
     exact = np.load(args.lossless)['test_lossless'].astype(bool)
     images, labels = load_split(args.data_root, 'cifar10', 'test')
-    model = init_model(args.config, args.checkpoint, device='cpu')
-    if args.tta:
-        cfg = Config.fromfile(args.config)
+    cfg = Config.fromfile(args.config)
+    model = init_model(cfg, args.checkpoint, device='cpu')
+    if args.tta:  # as tools/test.py --tta: the config's tta_model, else the default
         with DefaultScope.overwrite_default_scope('mmpretrain'):
-            model = MODELS.build({**cfg.tta_model, 'module': model})
+            model = MODELS.build({**(cfg.get('tta_model') or DEFAULT_TTA_MODEL), 'module': model})
     model.eval()
     inputs = torch.as_tensor(np.ascontiguousarray(images)).permute(0, 3, 1, 2)
     preds = []

@@ -1,3 +1,3 @@
-from .batch_tta import BatchFlipTranslateTTA
+from .batch_tta import DEFAULT_TTA_MODEL, BatchFlipTranslateTTA
 
-__all__ = ['BatchFlipTranslateTTA']
+__all__ = ['BatchFlipTranslateTTA', 'DEFAULT_TTA_MODEL']

@@ -58,6 +58,10 @@ def flip_translate_views(inputs, level=2, shift=1, translate_weight=0.5):
     return views
 
 
+# the wrapper --tta uses when a config has no ``tta_model``
+DEFAULT_TTA_MODEL = dict(type='BatchFlipTranslateTTA')
+
+
 @MODELS.register_module()
 class BatchFlipTranslateTTA(BaseTTAModel):
     """Test-time augmentation of whole batches: mirror and 1-pixel translations.
