@@ -34,6 +34,64 @@ def test_airbench_shim_explains_a_missing_package(tmp_path):
                      out.stderr)
 
 
+FAKE_AIRBENCH_UTILS = """
+import torch
+
+
+class CifarLoader:  # airbench's test loader: the shim's cifar10/test.pt
+    def __init__(self, path, train=True, batch_size=500):
+        data = torch.load(path + ('/train.pt' if train else '/test.pt'))
+        self.images, self.labels = data['images'], data['labels']
+
+
+def infer(model, loader, tta_level=0):  # a "network" that always answers class 0
+    assert model == 'trained net' and tta_level == 2
+    logits = torch.zeros(len(loader.labels), 10)
+    logits[:, 0] = 1
+    return logits
+"""
+FAKE_AIRBENCH94 = """
+import torch
+
+
+def make_net94(widths):
+    return widths
+
+
+def train94(run=0, epochs=9.9, make_net=None):
+    print(f'train94 run={run} epochs={epochs} net={make_net()}')
+    assert torch.Tensor.cuda(torch.ones(1)).device.type == 'cpu'  # the shim is installed
+    return 'trained net'
+"""
+
+
+def test_airbench_shim_passes_settings_and_splits_the_test_set(cifar10_root, tmp_path):
+    import numpy as np
+
+    from cifar_plugins.datasets import load_split
+    fake = tmp_path / 'shadow' / 'airbench'
+    fake.mkdir(parents=True)
+    (fake / '__init__.py').write_text("__version__ = 'fake'\n")
+    (fake / 'utils.py').write_text(FAKE_AIRBENCH_UTILS)
+    (fake / 'lib_airbench94.py').write_text(FAKE_AIRBENCH94)
+    labels = np.asarray(load_split(cifar10_root, 'cifar10', 'test')[1])
+    exact = np.zeros(len(labels), bool)
+    exact[::3] = True
+    np.savez(tmp_path / 'labels.npz', test_lossless=exact)
+    out = python_tool('tools/benchmarks/airbench_cpu.py', '--data-root', cifar10_root,
+                      '--work-dir', str(tmp_path / 'run'), '--epochs', '0.5',
+                      '--widths', '8', '16', '32', '--lossless', str(tmp_path / 'labels.npz'),
+                      timeout=120, env={'PYTHONPATH': str(tmp_path / 'shadow')})
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    assert "train94 run=0 epochs=0.5 net={'block1': 8, 'block2': 16, 'block3': 32}" in out.stdout
+    zero = labels == 0
+    expected = (f'run 0: with TTA: exact images ({exact.sum()}): '
+                f'{100 * zero[exact].mean():.2f}%, JPEG-decoded ({(~exact).sum()}): '
+                f'{100 * zero[~exact].mean():.2f}%, all: {100 * zero.mean():.2f}%')
+    assert expected in out.stdout, out.stdout
+    assert 0 < zero[exact].mean() < 1  # the split is not trivially 0 or 100
+
+
 def test_exact_subset_accuracy_splits_the_test_set(cifar10_root, tmp_path):
     import numpy as np
     import torch

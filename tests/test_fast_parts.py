@@ -299,6 +299,25 @@ def test_progressive_resize_follows_the_epoch_and_spares_evaluation():
             CIFARDataPreprocessor(train_size_schedule=bad)
 
 
+def test_progressive_resize_warns_once_if_it_never_returns_to_full_size(monkeypatch):
+    from cifar_plugins.models.utils import data_preprocessor
+    warnings = []
+    monkeypatch.setattr(data_preprocessor, 'print_log', lambda msg, **kw: warnings.append(msg))
+    pre = CIFARDataPreprocessor(mean=[0, 0, 0], std=[1, 1, 1], crop_padding=0, flip_prob=0,
+                                train_size_schedule=((0, 16), (2, 24)))
+    x = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)
+    hub = MessageHub.get_current_instance()
+    for epoch in (0, 1):  # an early stage at 16 px is intended, not a mistake
+        hub.update_info('epoch', epoch)
+        pre(dict(inputs=x), training=True)
+    assert warnings == []
+    for epoch in (2, 3):
+        hub.update_info('epoch', epoch)
+        pre(dict(inputs=x), training=True)
+    assert len(warnings) == 1
+    assert 'ends at 24 px' in warnings[0] and '(epoch, 32)' in warnings[0]
+
+
 @pytest.mark.parametrize('augment', ['Mixup', 'CutMix'])
 def test_mixup_cutmix_mix_labels_as_they_mix_pixels(augment):
     n = 10

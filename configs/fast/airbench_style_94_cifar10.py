@@ -9,7 +9,7 @@
 _base_ = ['../_base_/datasets/cifar10_inmemory.py', '../_base_/default_runtime.py']
 
 # ---------------------------------------------------------------- hyper-parameters
-epochs = 10
+epochs = 9
 batch_size = 512
 widths = (64, 256, 256)
 # airbench states lr and weight decay per example of a summed loss; mmpretrain's loss

@@ -17,6 +17,10 @@ network and airbench's own timing and printing are untouched:
 airbench prints its own table; its ``total_time_seconds`` counts whitening
 init, training and the final TTA evaluation, but not the per-epoch
 evaluations (which this shim keeps, as airbench does in verbose mode).
+After each run the trained network is evaluated once more (TTA level 2, as
+airbench's final figure) and its accuracy printed on the exact and the
+JPEG-decoded parts of the restored test set, as
+``tools/benchmarks/exact_subset_accuracy.py`` does for our configs.
 """
 import argparse
 import os
@@ -71,6 +75,18 @@ def write_airbench_data(data_root, folder='cifar10'):
                     'classes': classes}, path)
 
 
+def exact_subset_report(model, lossless_file):
+    """airbench's TTA accuracy on the exact / JPEG-decoded / all restored test images."""
+    import numpy as np
+    from airbench.utils import CifarLoader, infer
+    loader = CifarLoader('cifar10', train=False, batch_size=2000)
+    correct = (infer(model, loader, tta_level=2).argmax(1) == loader.labels).numpy()
+    exact = np.load(lossless_file)['test_lossless'].astype(bool)
+    return (f'with TTA: exact images ({exact.sum()}): {100 * correct[exact].mean():.2f}%, '
+            f'JPEG-decoded ({(~exact).sum()}): {100 * correct[~exact].mean():.2f}%, '
+            f'all: {100 * correct.mean():.2f}%')
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--data-root', default=os.environ.get('CIFAR10_ROOT', 'data/cifar10'))
@@ -81,12 +97,16 @@ def main():
     parser.add_argument('--widths', type=int, nargs=3, default=None,
                         help='block widths (airbench94: 64 256 256)')
     parser.add_argument('--runs', type=int, default=1)
+    parser.add_argument('--lossless', default=osp.join('..', 'shared', 'cifar', 'cifar10',
+                                                       'labels.npz'),
+                        help='labels.npz marking the exact test images (skipped if absent)')
     args = parser.parse_args()
     try:
         import airbench
     except ImportError:
         sys.exit('ERROR: airbench is not installed; pip install airbench==0.1.8')
     data_root = osp.abspath(args.data_root)
+    lossless = osp.abspath(args.lossless)
     os.makedirs(args.work_dir, exist_ok=True)
     os.chdir(args.work_dir)
     write_airbench_data(data_root)
@@ -102,9 +122,11 @@ def main():
           f'{torch.get_num_threads()} threads, {kwargs or "published settings"}', flush=True)
     for run in range(args.runs):
         start = time.perf_counter()
-        lib_airbench94.train94(run=run, **kwargs)
+        model = lib_airbench94.train94(run=run, **kwargs)
         print(f'run {run}: wall {time.perf_counter() - start:.0f} s (incl. per-epoch evals)',
               flush=True)
+        if osp.exists(lossless):
+            print(f'run {run}: {exact_subset_report(model, lossless)}', flush=True)
 
 
 if __name__ == '__main__':

@@ -1,7 +1,9 @@
 """Data preprocessor that augments CIFAR batches on tensors."""
+import logging
+
 import torch
 import torch.nn.functional as F
-from mmengine.logging import MessageHub
+from mmengine.logging import MessageHub, print_log
 from mmpretrain.models.utils import ClsDataPreprocessor
 
 from cifar_plugins.registry import MODELS
@@ -46,7 +48,8 @@ class CIFARDataPreprocessor(ClsDataPreprocessor):
             augmentation and normalisation. A convolution's cost scales
             with the pixels, so ``((0, 24), (3, 32))`` makes the first three
             epochs ~0.56x as expensive; the last entry should be the full
-            size, which validation and test always use. The network must
+            size, which validation and test always use (a warning is
+            logged once if the last stage trains at another size). The network must
             take any input size (global pooling). Defaults to None.
         **kwargs: Arguments of :class:`ClsDataPreprocessor` (``mean``,
             ``std``, ``num_classes``, ``batch_augments``...).
@@ -57,6 +60,7 @@ class CIFARDataPreprocessor(ClsDataPreprocessor):
                  **kwargs):
         super().__init__(**kwargs)
         self.train_size_schedule = self._check_size_schedule(train_size_schedule)
+        self._warned_last_stage = False
         if flip_mode not in ('random', 'alternate'):
             raise ValueError(f"flip_mode must be 'random' or 'alternate', got {flip_mode!r}")
         if crop_pad_mode not in ('constant', 'reflect'):
@@ -89,6 +93,7 @@ class CIFARDataPreprocessor(ClsDataPreprocessor):
         data = super().forward({**data, 'inputs': inputs}, training)
         side = self._train_side() if training else None
         if side is not None and side != data['inputs'].shape[-1]:
+            self._warn_if_last_stage_is_resized(side, data['inputs'].shape[-1])
             data['inputs'] = F.interpolate(data['inputs'], size=(side, side), mode='bilinear',
                                            antialias=True, align_corners=False)
         if self.channels_last:
@@ -114,6 +119,17 @@ class CIFARDataPreprocessor(ClsDataPreprocessor):
         if epochs != sorted(set(epochs)):
             raise ValueError(f'train_size_schedule epochs must increase, got {epochs}')
         return schedule
+
+    def _warn_if_last_stage_is_resized(self, side, full_side):
+        # evaluation always sees full-size images, so a schedule that never returns to them
+        # trains the final epochs on a resolution the model is not tested at
+        if self._warned_last_stage or self._epoch() < self.train_size_schedule[-1][0]:
+            return
+        self._warned_last_stage = True
+        print_log(f'train_size_schedule ends at {side} px but the inputs (and evaluation) are '
+                  f'{full_side} px; end the schedule with (epoch, {full_side}) to train the '
+                  'last epochs at the size the model is tested at', logger='current',
+                  level=logging.WARNING)
 
     def _train_side(self):
         if not self.train_size_schedule:
