@@ -130,3 +130,9 @@ def test_exact_subset_accuracy_splits_the_test_set(cifar10_root, tmp_path):
     n_exact, acc_exact, n_jpeg, acc_jpeg, acc_all = map(float, found.groups())
     assert (n_exact, n_jpeg) == (exact.sum(), (~exact).sum())
     assert abs(acc_all - (n_exact * acc_exact + n_jpeg * acc_jpeg) / len(labels)) < 0.01
+    only = python_tool('tools/benchmarks/exact_subset_accuracy.py', config, str(ckpt),
+                       '--data-root', cifar10_root, '--lossless', str(tmp_path / 'labels.npz'),
+                       '--exact-only', timeout=300)
+    assert only.returncode == 0, only.stderr[-3000:]
+    assert only.stdout.strip().endswith(
+        f'without TTA: exact images ({int(n_exact)}): {acc_exact:.2f}%'), only.stdout
