@@ -68,9 +68,11 @@ def write_airbench_data(data_root, folder='cifar10'):
     classes = list(load_classes(data_root, 'cifar10'))
     for split, name in (('train', 'train.pt'), ('test', 'test.pt')):
         path = osp.join(folder, name)
-        if osp.exists(path):
-            continue
         images, labels = load_split(data_root, 'cifar10', split)
+        # a file left from another data root would silently misalign the exact-image mask
+        if osp.exists(path) and torch.equal(
+                torch.load(path, weights_only=True)['labels'], torch.as_tensor(labels)):
+            continue
         torch.save({'images': torch.as_tensor(images), 'labels': torch.as_tensor(labels),
                     'classes': classes}, path)
 

@@ -42,8 +42,7 @@ def main():
     args = parser.parse_args()
     exact = np.load(args.lossless)['test_lossless'].astype(bool)
     images, labels = load_split(args.data_root, 'cifar10', 'test')
-    labels = np.asarray(labels)
-    if args.exact_only:
+    if args.exact_only:  # keep the exact images; the mask over them is then all True
         images, labels, exact = images[exact], labels[exact], exact[exact]
     cfg = Config.fromfile(args.config)
     model = init_model(cfg, args.checkpoint, device='cpu')

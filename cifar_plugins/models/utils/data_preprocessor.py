@@ -49,8 +49,9 @@ class CIFARDataPreprocessor(ClsDataPreprocessor):
             with the pixels, so ``((0, 24), (3, 32))`` makes the first three
             epochs ~0.56x as expensive; the last entry should be the full
             size, which validation and test always use (a warning is
-            logged once if the last stage trains at another size). The network must
-            take any input size (global pooling). Defaults to None.
+            logged once if the last stage trains at another size). The
+            network must take any input size (global pooling). Defaults to
+            None.
         **kwargs: Arguments of :class:`ClsDataPreprocessor` (``mean``,
             ``std``, ``num_classes``, ``batch_augments``...).
     """
