@@ -3,6 +3,7 @@
 Per-class accuracy, the confusion matrix, a grid of images with their true
 and predicted labels, and the most confident mistakes.
 """
+import os.path as osp
 import sys
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence
@@ -15,6 +16,9 @@ from mmpretrain.evaluation import ConfusionMatrix
 from .figures import new_figure, save_figure
 
 CORRECT_COLOR, MISTAKE_COLOR = '#1a7f37', '#cf222e'
+# ``test_lossless`` marks the restored test images that are exact (0-999); the others were
+# decoded from a quality-75 JPEG copy (see ../shared/cifar/README.md)
+RESTORED_TEST_MASK = osp.join('..', 'shared', 'cifar', 'cifar10', 'labels.npz')
 
 
 @dataclass
@@ -106,6 +110,21 @@ def predict_dataset(model, dataloader, classes: Optional[Sequence[str]] = None,
     classes = list(classes) if classes else [str(i) for i in range(scores.shape[1])]
     return Predictions(scores=scores, labels=torch.cat(labels).numpy().astype(np.int64),
                        indices=np.asarray(indices, dtype=np.int64), classes=classes)
+
+
+def exact_part_report(correct: np.ndarray, exact: np.ndarray, whole: bool = True) -> str:
+    """Accuracy on the exact and the JPEG-decoded parts of the restored test set, one line.
+
+    Args:
+        correct (np.ndarray): ``(N,)`` bools, prediction == label.
+        exact (np.ndarray): ``(N,)`` bools, the image is exact (``RESTORED_TEST_MASK``).
+        whole (bool): Also report the JPEG-decoded part and all images. Defaults to True.
+    """
+    report = f'exact images ({exact.sum()}): {100 * correct[exact].mean():.2f}%'
+    if whole:
+        report += (f', JPEG-decoded ({(~exact).sum()}): {100 * correct[~exact].mean():.2f}%, '
+                   f'all: {100 * correct.mean():.2f}%')
+    return report
 
 
 def confusion_matrix(preds: Predictions) -> np.ndarray:

@@ -32,6 +32,9 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 import torch  # noqa: E402
 
+from cifar_plugins.analysis.predictions import (RESTORED_TEST_MASK,  # noqa: E402
+                                                exact_part_report)
+
 
 class WallClockEvent:
     """``torch.cuda.Event(enable_timing=True)`` for synchronous CPU code."""
@@ -97,9 +100,7 @@ def exact_subset_report(record, lossless_file):
     import numpy as np
     correct = (record['logits'].argmax(1) == record['labels']).numpy()
     exact = np.load(lossless_file)['test_lossless'].astype(bool)
-    return (f'with TTA: exact images ({exact.sum()}): {100 * correct[exact].mean():.2f}%, '
-            f'JPEG-decoded ({(~exact).sum()}): {100 * correct[~exact].mean():.2f}%, '
-            f'all: {100 * correct.mean():.2f}%')
+    return f'with TTA: {exact_part_report(correct, exact)}'
 
 
 def main():
@@ -112,8 +113,7 @@ def main():
     parser.add_argument('--widths', type=int, nargs=3, default=None,
                         help='block widths (airbench94: 64 256 256)')
     parser.add_argument('--runs', type=int, default=1)
-    parser.add_argument('--lossless', default=osp.join('..', 'shared', 'cifar', 'cifar10',
-                                                       'labels.npz'),
+    parser.add_argument('--lossless', default=RESTORED_TEST_MASK,
                         help='labels.npz marking the exact test images (skipped if absent)')
     args = parser.parse_args()
     try:

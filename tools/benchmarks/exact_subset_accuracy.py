@@ -23,6 +23,8 @@ from mmengine.config import Config  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 
 import cifar_plugins  # noqa: E402,F401
+from cifar_plugins.analysis.predictions import (RESTORED_TEST_MASK,  # noqa: E402
+                                                exact_part_report)
 from cifar_plugins.apis import init_model  # noqa: E402
 from cifar_plugins.datasets import load_split  # noqa: E402
 from cifar_plugins.models.tta import DEFAULT_TTA_MODEL  # noqa: E402
@@ -34,8 +36,7 @@ def main():
     parser.add_argument('config')
     parser.add_argument('checkpoint')
     parser.add_argument('--data-root', default=os.environ.get('CIFAR10_ROOT', 'data/cifar10'))
-    parser.add_argument('--lossless', default=osp.join('..', 'shared', 'cifar', 'cifar10',
-                                                       'labels.npz'))
+    parser.add_argument('--lossless', default=RESTORED_TEST_MASK)
     parser.add_argument('--tta', action='store_true', help="use the config's tta_model")
     parser.add_argument('--exact-only', action='store_true',
                         help='evaluate only the exact images')
@@ -57,10 +58,7 @@ def main():
             out = model.test_step(dict(inputs=inputs[start:start + 500], data_samples=None))
             preds.append(torch.stack([s.pred_label for s in out]).flatten())
     correct = torch.cat(preds).numpy() == labels
-    report = f'exact images ({exact.sum()}): {100 * correct[exact].mean():.2f}%'
-    if not args.exact_only:
-        report += (f', JPEG-decoded ({(~exact).sum()}): {100 * correct[~exact].mean():.2f}%, '
-                   f'all: {100 * correct.mean():.2f}%')
+    report = exact_part_report(correct, exact, whole=not args.exact_only)
     print(f'{osp.basename(args.config)} {"with" if args.tta else "without"} TTA: {report}')
 
 
