@@ -8,7 +8,7 @@ def test_runner_vs_raw_prints_both_loops_and_the_ratio(cifar10_root):
     out = python_tool('tools/benchmarks/runner_vs_raw.py',
                       'configs/fast/airbench_style_quick_cifar10.py',
                       '--data-root', cifar10_root, '--iters', '2', '--warmup', '1',
-                      '--cfg-options', 'train_dataloader.batch_size=16',
+                      '--repeats', '2', '--cfg-options', 'train_dataloader.batch_size=16',
                       'optim_wrapper.dtype=float32',
                       timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
@@ -20,6 +20,11 @@ def test_runner_vs_raw_prints_both_loops_and_the_ratio(cifar10_root):
     runner_ips, raw_ips, ratio = map(float, fields[3:6])
     assert runner_ips > 0 and raw_ips > 0
     assert abs(ratio - runner_ips / raw_ips) < 2e-3
+    alternations = re.findall(r'alternation \d: Runner ([\d.]+) img/s, raw ([\d.]+) img/s',
+                              out.stdout)
+    assert len(alternations) == 2, out.stdout
+    means = [sum(float(a[i]) for a in alternations) / 2 for i in (0, 1)]
+    assert abs(means[0] - runner_ips) < 0.1 and abs(means[1] - raw_ips) < 0.1
 
 
 def test_airbench_shim_explains_a_missing_package(tmp_path):

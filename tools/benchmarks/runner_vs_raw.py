@@ -8,7 +8,9 @@ config's batch size and precision, on the same in-memory uint8 CIFAR-10 images
 with the same batch-level crop/flip and normalisation; the Runner goes through the
 config's dataloader, data preprocessor, optimizer wrapper and hooks. Steady-state
 images/s skip the first ``--warmup`` iterations. Prints one row per config:
-Runner, raw, and their ratio, with the CPU model and thread count.
+Runner, raw, and their ratio, with the CPU model and thread count; with
+``--repeats N`` the loops alternate N times, each alternation is printed (its
+spread shows how much the host's speed drifted) and the row gives the means.
 """
 import argparse
 import os
@@ -145,6 +147,10 @@ def main():
                                                 args.warmup, work_dir)[0])
             raws.append(raw_images_per_s(cfg, data.images, data.labels, args.iters,
                                          args.warmup))
+        if args.repeats > 1:  # the spread shows how much the host's speed drifted
+            for i, (a, b) in enumerate(zip(ours, raws)):
+                print(f'  alternation {i + 1}: Runner {a:.1f} img/s, raw {b:.1f} img/s, '
+                      f'ratio {a / b:.3f}')
         runner_ips, raw_ips = sum(ours) / len(ours), sum(raws) / len(raws)
         print(f'{osp.basename(path):<40} {cfg.train_dataloader.batch_size:>5} '
               f'{precision:>9} {runner_ips:>12.1f} {raw_ips:>10.1f} '
