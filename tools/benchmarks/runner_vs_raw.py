@@ -25,6 +25,8 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.hooks import Hook  # noqa: E402
+from mmengine.optim import build_optim_wrapper  # noqa: E402
+from mmengine.registry import DefaultScope  # noqa: E402
 
 import cifar_plugins  # noqa: E402,F401
 from cifar_plugins.analysis.complexity import cpu_name, cpu_ticks, steal_share  # noqa: E402
@@ -86,10 +88,9 @@ def raw_images_per_s(cfg, images, labels, iters, warmup):
     model.train()
     pre = model.data_preprocessor
     mean, std = pre.mean.view(1, -1, 1, 1), pre.std.view(1, -1, 1, 1)
-    optim_cfg = cfg.optim_wrapper.optimizer.copy()
-    kind = optim_cfg.pop('type')
-    optimizer = getattr(torch.optim, kind)(
-        [p for p in model.parameters() if p.requires_grad], **optim_cfg)
+    # the config's optimizer with its parameter groups (the wrapper itself is not used)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        optimizer = build_optim_wrapper(model, cfg.optim_wrapper.copy()).optimizer
     dtype = config_dtype(cfg)
     smooth = cfg.model.head.get('loss', {}).get('label_smooth_val', 0.0)
     batch = cfg.train_dataloader.batch_size
