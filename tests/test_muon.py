@@ -155,3 +155,25 @@ def test_training_with_the_config_and_resuming_the_optimizer_is_exact():
     assert not torch.equal(after['backbone.groups.1.conv2.weight'],
                            saved_model['backbone.groups.1.conv2.weight'])
     assert torch.equal(after['head.fc.bias'], torch.zeros(10))
+
+
+def test_muon_config_trains_through_the_runner_and_decays_lr_to_zero_with_the_run(
+        cifar10_root, tmp_path):
+    import json
+
+    from helpers import python_tool, tiny_options
+    epochs, batch = 2, 20
+    out = python_tool('tools/train.py', MUON_CONFIG, '--work-dir', str(tmp_path), '--cfg-options',
+                      *tiny_options(cifar10_root, max_epochs=epochs, batch_size=batch),
+                      'model.backbone.widths=[16,32,32]', 'model.head.in_channels=32',
+                      'custom_hooks.0.num_images=100', timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    rows = [json.loads(line) for line in open(next(tmp_path.glob('*/vis_data/scalars.json')))]
+    lrs = {row['iter']: row['lr'] for row in rows if 'lr' in row}
+    total = epochs * 200 // batch  # 200 synthetic training images
+    assert sorted(lrs) == list(range(1, total + 1))
+    bias_lr = 0.053 * 2000  # the first group (BN shifts), as the config states it
+    for it, lr in lrs.items():  # linear from the full lr to 0 at the last step, no warm-up
+        assert lr == pytest.approx(bias_lr * (1 - (it - 1) / (total - 1)), rel=1e-6), it
+    accuracy = [row for row in rows if 'accuracy/top1' in row][-1]['accuracy/top1']
+    assert accuracy > 50.0  # 10 classes: chance is 10%

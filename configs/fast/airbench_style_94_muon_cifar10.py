@@ -48,9 +48,14 @@ optim_wrapper = dict(
         'head.fc.weight': sgd(head_lr),
         'head.fc.bias': dict(muon=False, lr_mult=0.0, momentum=0.0, nesterov=False,
                              weight_decay=0.0)}))
+# no `end`: the Runner ends the decay with the run (train_cfg.max_epochs), so changing the
+# epochs (--cfg-options train_cfg.max_epochs=N) keeps a full schedule. mmengine's LinearLR
+# reaches 0 on the last step (airbench94_muon: lr / steps), the only schedule difference
+# besides the whitening bias, which follows this decay here until it freezes after 3 epochs
+# (airbench94_muon decays its lr to 0 over those 3 epochs).
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1.0, end_factor=0.0, by_epoch=True, begin=0,
-         end=epochs, convert_to_iter_based=True),
+    dict(type='LinearLR', start_factor=1.0, end_factor=0.0, by_epoch=True,
+         convert_to_iter_based=True),
 ]
 train_cfg = dict(max_epochs=epochs, val_interval=epochs)
 auto_scale_lr = dict(base_batch_size=batch_size)
