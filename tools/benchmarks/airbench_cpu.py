@@ -32,6 +32,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 import torch  # noqa: E402
 
+from cifar_plugins.analysis.complexity import cpu_name  # noqa: E402
 from cifar_plugins.analysis.predictions import (RESTORED_TEST_MASK,  # noqa: E402
                                                 exact_part_report)
 
@@ -135,7 +136,8 @@ def main():
         widths = dict(zip(('block1', 'block2', 'block3'), args.widths))
         kwargs['make_net'] = lambda: lib_airbench94.make_net94(widths=widths)
     print(f'airbench {getattr(airbench, "__version__", "0.1.8")} airbench94 on CPU, float32, '
-          f'{torch.get_num_threads()} threads, {kwargs or "published settings"}', flush=True)
+          f'{torch.get_num_threads()} threads, {kwargs or "published settings"}, '
+          f'CPU: {cpu_name()},', flush=True)
     for run in range(args.runs):
         start = time.perf_counter()
         final_tta.clear()
