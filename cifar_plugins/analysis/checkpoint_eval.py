@@ -20,6 +20,37 @@ MISTAKE_COLUMNS = ['rank', 'dataset_index', 'true', 'predicted', 'score', 'true_
 SUMMARY_NAME = 'eval_summary.json'
 
 
+def predict_test_labels(cfg, checkpoint: str, images: np.ndarray, tta: bool = False,
+                        batch_size: int = 500) -> np.ndarray:
+    """Predicted labels of ``(N, 32, 32, 3)`` uint8 images, in batches on the CPU.
+
+    Args:
+        cfg (Config): The run's config.
+        checkpoint (str): Checkpoint to load.
+        images (np.ndarray): HWC uint8 images.
+        tta (bool): Wrap the model in the config's ``tta_model`` (as
+            ``tools/test.py --tta``; the default TTA model if it has none).
+        batch_size (int): Images per ``test_step``. Defaults to 500.
+    """
+    import torch
+
+    from cifar_plugins.models.tta import DEFAULT_TTA_MODEL
+    from cifar_plugins.registry import MODELS
+    model = init_model(cfg, checkpoint, device='cpu')
+    if tta:
+        with DefaultScope.overwrite_default_scope('mmpretrain'):
+            model = MODELS.build({**(cfg.get('tta_model') or DEFAULT_TTA_MODEL), 'module': model})
+    model.eval()
+    inputs = torch.as_tensor(np.ascontiguousarray(images)).permute(0, 3, 1, 2)
+    preds = []
+    with torch.no_grad():
+        for start in range(0, len(inputs), batch_size):
+            out = model.test_step(dict(inputs=inputs[start:start + batch_size],
+                                       data_samples=None))
+            preds.append(torch.stack([s.pred_label for s in out]).flatten())
+    return torch.cat(preds).numpy()
+
+
 def build_test_dataloader(cfg, batch_size: Optional[int] = None):
     """The config's ``test_dataloader`` built by mmengine's
     ``Runner.build_dataloader`` in the config's registry scope, without

@@ -34,15 +34,12 @@ def sgd(lr):
                 weight_decay=decay_per_step / lr)
 
 
+# the base's wrapper (autocast, merged groups) with another optimizer and parameter groups:
+# conv filters are the default (Muon) group; custom keys give the rest SGD settings
 optim_wrapper = dict(
-    _delete_=True,
-    type='AutocastOptimWrapper',
-    dtype='auto',
-    constructor='MergedGroupsOptimWrapperConstructor',
-    # conv filters are the default (Muon) group; custom keys give the rest SGD settings
-    optimizer=dict(type='MuonSGD', lr=filter_lr, momentum=filter_momentum, nesterov=True,
-                   normalize_weights=True),
-    paramwise_cfg=dict(custom_keys={
+    optimizer=dict(_delete_=True, type='MuonSGD', lr=filter_lr, momentum=filter_momentum,
+                   nesterov=True, normalize_weights=True),
+    paramwise_cfg=dict(_delete_=True, custom_keys={
         'norm': sgd(bias_lr),
         'stem': sgd(bias_lr),
         'head.fc.weight': sgd(head_lr),

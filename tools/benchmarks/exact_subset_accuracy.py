@@ -18,17 +18,13 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
 from mmengine.config import Config  # noqa: E402
-from mmengine.registry import DefaultScope  # noqa: E402
 
 import cifar_plugins  # noqa: E402,F401
+from cifar_plugins.analysis.checkpoint_eval import predict_test_labels  # noqa: E402
 from cifar_plugins.analysis.predictions import (RESTORED_TEST_MASK,  # noqa: E402
                                                 exact_part_report)
-from cifar_plugins.apis import init_model  # noqa: E402
 from cifar_plugins.datasets import load_split  # noqa: E402
-from cifar_plugins.models.tta import DEFAULT_TTA_MODEL  # noqa: E402
-from cifar_plugins.registry import MODELS  # noqa: E402
 
 
 def main():
@@ -45,19 +41,9 @@ def main():
     images, labels = load_split(args.data_root, 'cifar10', 'test')
     if args.exact_only:  # keep the exact images; the mask over them is then all True
         images, labels, exact = images[exact], labels[exact], exact[exact]
-    cfg = Config.fromfile(args.config)
-    model = init_model(cfg, args.checkpoint, device='cpu')
-    if args.tta:  # as tools/test.py --tta: the config's tta_model, else the default
-        with DefaultScope.overwrite_default_scope('mmpretrain'):
-            model = MODELS.build({**(cfg.get('tta_model') or DEFAULT_TTA_MODEL), 'module': model})
-    model.eval()
-    inputs = torch.as_tensor(np.ascontiguousarray(images)).permute(0, 3, 1, 2)
-    preds = []
-    with torch.no_grad():
-        for start in range(0, len(inputs), 500):
-            out = model.test_step(dict(inputs=inputs[start:start + 500], data_samples=None))
-            preds.append(torch.stack([s.pred_label for s in out]).flatten())
-    correct = torch.cat(preds).numpy() == labels
+    preds = predict_test_labels(Config.fromfile(args.config), args.checkpoint, images,
+                                tta=args.tta)
+    correct = preds == labels
     report = exact_part_report(correct, exact, whole=not args.exact_only)
     print(f'{osp.basename(args.config)} {"with" if args.tta else "without"} TTA: {report}')
 

@@ -30,16 +30,13 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from mmengine.config import Config  # noqa: E402
-from mmengine.registry import DefaultScope  # noqa: E402
 
 import cifar_plugins  # noqa: E402,F401
+from cifar_plugins.analysis.checkpoint_eval import predict_test_labels  # noqa: E402
 from cifar_plugins.analysis.complexity import cpu_name  # noqa: E402
 from cifar_plugins.analysis.predictions import RESTORED_TEST_MASK  # noqa: E402
 from cifar_plugins.analysis.run_logs import find_checkpoint, load_run  # noqa: E402
-from cifar_plugins.apis import init_model  # noqa: E402
 from cifar_plugins.datasets import load_split  # noqa: E402
-from cifar_plugins.models.tta import DEFAULT_TTA_MODEL  # noqa: E402
-from cifar_plugins.registry import MODELS  # noqa: E402
 
 TRAIN_IMAGES = 50000
 REPORT = re.compile(r'exact images \((\d+)\): ([\d.]+)%(?:, JPEG-decoded \(\d+\): [\d.]+%, '
@@ -48,18 +45,9 @@ REPORT = re.compile(r'exact images \((\d+)\): ([\d.]+)%(?:, JPEG-decoded \(\d+\)
 
 def tta_accuracy(cfg, checkpoint, images, labels, exact):
     """(seconds, top-1 on all, top-1 on the exact images) with the config's TTA."""
-    model = init_model(cfg, checkpoint, device='cpu')
-    with DefaultScope.overwrite_default_scope('mmpretrain'):
-        model = MODELS.build({**(cfg.get('tta_model') or DEFAULT_TTA_MODEL), 'module': model})
-    model.eval()
-    inputs = torch.as_tensor(np.ascontiguousarray(images)).permute(0, 3, 1, 2)
-    start, preds = time.perf_counter(), []
-    with torch.no_grad():
-        for i in range(0, len(inputs), 500):
-            out = model.test_step(dict(inputs=inputs[i:i + 500], data_samples=None))
-            preds.append(torch.stack([s.pred_label for s in out]).flatten())
+    start = time.perf_counter()
+    correct = predict_test_labels(cfg, checkpoint, images, tta=True) == labels
     seconds = time.perf_counter() - start
-    correct = torch.cat(preds).numpy() == labels
     return seconds, 100 * correct.mean(), 100 * correct[exact].mean() if exact.any() else None
 
 

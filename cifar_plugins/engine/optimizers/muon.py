@@ -86,9 +86,7 @@ class MuonSGD(Optimizer):
                              f'{lr}, {momentum}, {weight_decay}')
         defaults = dict(lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay,
                         muon=muon, ns_steps=ns_steps, normalize_weights=normalize_weights)
-        super().__init__(params, defaults)
-        for group in self.param_groups:
-            self._check_group(group)
+        super().__init__(params, defaults)  # checks each group in add_param_group
 
     @staticmethod
     def _check_group(group):
