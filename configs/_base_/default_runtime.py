@@ -18,6 +18,8 @@ default_hooks = dict(
     stale_temp=dict(type='StaleTempCleanupHook'),
     # logged training losses are the mean over the processes, not rank 0's
     rank_mean_loss=dict(type='RankMeanLossHook'),
+    # large activation blocks are reused, not unmapped and faulted in again each step
+    heap_reuse=dict(type='HeapReuseHook'),
 )
 
 env_cfg = dict(

@@ -11,6 +11,8 @@ images/s skip the first ``--warmup`` iterations. Prints one row per config:
 Runner, raw, and their ratio, with the CPU model and thread count; with
 ``--repeats N`` the loops alternate N times, each alternation is printed (its
 spread shows how much the host's speed drifted) and the row gives the means.
+Both loops run with the configs' glibc heap reuse (``HeapReuseHook``) applied
+process-wide from the start; ``--no-heap-reuse`` runs both without it.
 """
 import argparse
 import os
@@ -32,6 +34,7 @@ import cifar_plugins  # noqa: E402,F401
 from cifar_plugins.analysis.complexity import cpu_name, cpu_ticks, steal_share  # noqa: E402
 from cifar_plugins.apis.runner import build_runner  # noqa: E402
 from cifar_plugins.datasets import InMemoryBatchDataset  # noqa: E402
+from cifar_plugins.engine.hooks import keep_freed_heap  # noqa: E402
 from cifar_plugins.engine.optimizers.precision import resolve_autocast_dtype  # noqa: E402
 from cifar_plugins.models.utils.batch_augment import random_crop_flip  # noqa: E402
 from cifar_plugins.registry import MODELS  # noqa: E402
@@ -127,11 +130,14 @@ def main():
                         help='applied to every config, e.g. optim_wrapper.dtype=float32')
     parser.add_argument('--repeats', type=int, default=1,
                         help='alternate Runner and raw this many times; report the mean')
+    parser.add_argument('--no-heap-reuse', action='store_true',
+                        help='both loops with glibc malloc as it is (no HeapReuseHook)')
     args = parser.parse_args()
+    heap = 'off' if args.no_heap_reuse else ('on' if keep_freed_heap() else 'n/a (not glibc)')
     data = InMemoryBatchDataset(dict(type='VerifiedCIFAR10', data_root=args.data_root,
                                      split='train', download=False, pipeline=[]))
     print(f'CPU: {cpu_name()}, torch threads: {torch.get_num_threads()}, '
-          f'torch {torch.__version__}')
+          f'torch {torch.__version__}, heap reuse: {heap}')
     print(f'{"config":<40} {"batch":>5} {"precision":>9} {"Runner img/s":>12} '
           f'{"raw img/s":>10} {"ratio":>6}')
     ticks = cpu_ticks()
@@ -139,6 +145,8 @@ def main():
         cfg = Config.fromfile(path)
         if args.cfg_options:
             cfg.merge_from_dict(args.cfg_options)
+        if args.no_heap_reuse:
+            cfg.default_hooks.heap_reuse = None
         dtype = config_dtype(cfg)
         precision = 'float32' if dtype is None else str(dtype).replace('torch.', '')
         ours, raws = [], []
