@@ -14,6 +14,10 @@ network and airbench's own timing and printing are untouched:
 * airbench's data files (``cifar10/train.pt``, ``test.pt``) are written once
   from the project's verified CIFAR-10 folder, so nothing is downloaded.
 
+glibc's heap reuse (:func:`cifar_plugins.engine.hooks.keep_freed_heap`, what
+our configs' ``HeapReuseHook`` applies) is on, so both recipes run on the same
+allocator; ``--no-heap-reuse`` reproduces logs measured before it existed.
+
 airbench prints its own table; its ``total_time_seconds`` counts whitening
 init, training and the final TTA evaluation, but not the per-epoch
 evaluations (which this shim keeps, as airbench does in verbose mode).
@@ -35,6 +39,7 @@ import torch  # noqa: E402
 from cifar_plugins.analysis.complexity import cpu_name  # noqa: E402
 from cifar_plugins.analysis.predictions import (RESTORED_TEST_MASK,  # noqa: E402
                                                 exact_part_report)
+from cifar_plugins.engine.hooks import keep_freed_heap  # noqa: E402
 
 
 class WallClockEvent:
@@ -116,6 +121,8 @@ def main():
     parser.add_argument('--runs', type=int, default=1)
     parser.add_argument('--lossless', default=RESTORED_TEST_MASK,
                         help='labels.npz marking the exact test images (skipped if absent)')
+    parser.add_argument('--no-heap-reuse', action='store_true',
+                        help="glibc malloc as it is (our configs' HeapReuseHook off)")
     args = parser.parse_args()
     try:
         import airbench
@@ -127,6 +134,7 @@ def main():
     os.chdir(args.work_dir)
     write_airbench_data(data_root)
     install_cpu_shim()
+    heap = 'off' if args.no_heap_reuse else ('on' if keep_freed_heap() else 'n/a')
     from airbench import lib_airbench94, utils
     final_tta = record_final_tta_logits(utils)
     kwargs = {}
@@ -137,7 +145,7 @@ def main():
         kwargs['make_net'] = lambda: lib_airbench94.make_net94(widths=widths)
     print(f'airbench {getattr(airbench, "__version__", "0.1.8")} airbench94 on CPU, float32, '
           f'{torch.get_num_threads()} threads, {kwargs or "published settings"}, '
-          f'CPU: {cpu_name()},', flush=True)
+          f'heap reuse {heap}, CPU: {cpu_name()},', flush=True)
     for run in range(args.runs):
         start = time.perf_counter()
         final_tta.clear()
