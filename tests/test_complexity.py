@@ -145,3 +145,31 @@ def test_steal_share_from_proc_stat_readings(tmp_path, monkeypatch):
     assert complexity.steal_share(after, before) is None
     stat.write_text('garbage\n')
     assert complexity.cpu_ticks() is None
+
+
+@pytest.mark.parametrize('cpuinfo, expected', [
+    ('processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\n'
+     'model name\t: AMD EPYC\nflags\t\t: fpu sse2 avx avx2 avx512f avx512_bf16\n\n'
+     'processor\t: 1\ncpu family\t: 99\nmodel name\t: other\n',
+     'AMD EPYC (family 25 model 17, AVX512-BF16)'),
+    ('cpu family\t: 25\nmodel\t\t: 1\nmodel name\t: AMD EPYC\nflags\t\t: fma avx avx2\n',
+     'AMD EPYC (family 25 model 1, AVX2)'),
+    ('cpu family\t: 6\nmodel\t\t: 143\nmodel name\t: Intel(R) Xeon(R) Processor\n'
+     'flags\t\t: avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n',
+     'Intel(R) Xeon(R) Processor (family 6 model 143, AMX)'),
+    ('model name\t: ARMv8 Processor\nFeatures\t: fp asimd\n', 'ARMv8 Processor (NEON)'),
+])
+def test_cpu_name_tells_generations_and_isa_apart(tmp_path, monkeypatch, cpuinfo, expected):
+    from cifar_plugins.analysis import complexity
+    info = tmp_path / 'cpuinfo'
+    info.write_text(cpuinfo)
+    real_open = open
+
+    def fake_open(path, *args, **kwargs):
+        return real_open(info if path == '/proc/cpuinfo' else path, *args, **kwargs)
+
+    monkeypatch.setattr('builtins.open', fake_open)
+    assert complexity.cpu_name() == expected
+    info.write_text('processor\t: 0\n')
+    monkeypatch.setattr(complexity.platform, 'processor', lambda: 'x86_64-fallback')
+    assert complexity.cpu_name() == 'x86_64-fallback'
