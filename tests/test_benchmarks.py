@@ -149,7 +149,7 @@ def test_exact_subset_accuracy_splits_the_test_set(cifar10_root, tmp_path):
 
 
 AIRBENCH_LOG = """\
-airbench 0.1.8 airbench94 on CPU, float32, 2 threads, published settings, CPU: Some CPU,
+airbench 0.1.8 airbench94 on CPU, float32, 2 threads, published settings, CPU: Some CPU (family 1 model 2, AVX2),
 ------------------------------------------------------------------------------------------------------
 |  run     |  epoch  |  train_loss  |  train_acc  |  val_acc  |  tta_val_acc  |  total_time_seconds  |
 ------------------------------------------------------------------------------------------------------
@@ -188,7 +188,7 @@ def test_time_to_accuracy_tests_our_run_and_reads_the_airbench_log(
     assert len(rows) == 2, out.stdout
     theirs, ours = rows
     # airbench: training = its last epoch row, test = the TTA row minus that
-    assert theirs[0] == '| published airbench94 (0.1.8) (log from Some CPU)'
+    assert theirs[0] == '| published airbench94 (0.1.8) (log from Some CPU (family 1 model 2, AVX2))'
     assert theirs[1:4] == ['9.9', '0', f'{9.9 * 50000 / 4950:.1f}']
     assert theirs[4:6] == ['93.50%', '94.20%']
     assert theirs[6] == '82 min 30 s + 3 min 00 s = 85 min 30 s |'

@@ -74,7 +74,7 @@ def airbench_rows(log_path):
     header = re.search(r'airbench ([\d.]+) airbench94 on CPU.*', text)
     if header is None:
         raise SystemExit(f'ERROR: {log_path} is not output of tools/benchmarks/airbench_cpu.py')
-    cpu = re.search(r'CPU: ([^,]+),', header.group(0))
+    cpu = re.search(r'CPU: (.+),\s*$', header.group(0))  # the name may hold commas
     epochs = re.search(r"'epochs': ([\d.]+)", header.group(0))
     rows, last_epoch_s = [], None
     for line in text.splitlines():
@@ -108,7 +108,9 @@ def print_table(rows, machine):
     print('| --- | --- | --- | --- | --- | --- | --- |')
     for row in rows:
         exact = '—' if row['top1_exact'] is None else f"{row['top1_exact']:.2f}%"
-        other_cpu = row.get('cpu') and row['cpu'] != machine
+        # logs written before cpu_name() gave family / model / ISA name the model only
+        other_cpu = row.get('cpu') and not (row['cpu'] == machine
+                                            or machine.startswith(row['cpu'] + ' ('))
         recipe = row['recipe'] + (f" (log from {row['cpu']})" if other_cpu else '')
         print(f"| {recipe} | {row['epochs']:g} | {row['seed']} "
               f"| {row['epochs'] * TRAIN_IMAGES / row['train_s']:.1f} "
