@@ -27,11 +27,13 @@ PROBE = textwrap.dedent("""
         del block
         return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
 
+    # fewest faults of 3 rounds: once in a while a small allocation lands in the freed
+    # block and the next round grows the heap once more (seen under load); steady state after
     faults()
-    default = faults()
+    default = min(faults() for _ in range(3))
     applied = keep_freed_heap()
     faults()  # grows the heap once
-    print(default, faults(), applied)
+    print(default, min(faults() for _ in range(3)), applied)
 """)
 
 

@@ -66,6 +66,10 @@ def runner_images_per_s(cfg, data_root, iters, warmup, work_dir):
     batch = cfg.train_dataloader.batch_size
     cfg = cfg.copy()
     cfg.work_dir = work_dir
+    # mmengine keys its global Visualizer / logger by experiment name, which defaults to the
+    # config name + the second it started: two short Runners in one second would share the
+    # first one's (deleted) work dir
+    cfg.experiment_name = f'runner_vs_raw_{osp.basename(work_dir)}'
     cfg.train_dataloader.dataset.data_root = data_root
     cfg.train_dataloader.dataset.indices = batch * (iters + warmup)
     cfg.train_cfg = dict(by_epoch=True, max_epochs=1, val_interval=10)
