@@ -335,3 +335,41 @@ def test_dataloader_settings_torch_refuses_are_user_errors(cifar10_root):
         with pytest.raises(ValueError) as err:
             Runner.build_dataloader(loader)
         assert user_error_message(err.value).startswith('invalid dataloader settings')
+
+
+def test_archives_are_checked_the_same_on_pythons_without_extraction_filters(
+        tmp_path, cifar10_root, monkeypatch):
+    """Python < 3.11.4 (Debian 12's 3.11.2) has no ``filter=``: every member is checked
+    before anything is written, and a good archive still extracts, with safe modes."""
+    import tarfile
+
+    from cifar_plugins.datasets import CIFARDataError
+    from cifar_plugins.datasets.prepare import prepare
+    monkeypatch.delattr(tarfile, 'data_filter')
+    real_extractall = tarfile.TarFile.extractall
+
+    def old_extractall(self, path='.', members=None, *, numeric_owner=False):
+        return real_extractall(self, path, members, numeric_owner=numeric_owner)
+
+    monkeypatch.setattr(tarfile.TarFile, 'extractall', old_extractall)
+    for make in (dotdot_tar, symlink_tar):
+        case = tmp_path / make.__name__
+        case.mkdir()
+        src = make(case, cifar10_root)
+        with pytest.raises(CIFARDataError, match='refusing to extract'):
+            prepare('cifar10', str(src), str(case / 'dest' / 'cifar10'))
+        assert sorted(os.listdir(case)) == [src.name]
+        assert not osp.exists(tmp_path / 'escaped.txt')
+    good = tmp_path / 'good.tar'
+    with tarfile.open(good, 'w') as tar:
+        def setuid(info):
+            info.mode |= 0o4777 if info.isfile() else 0o777
+            return info
+        tar.add(osp.join(cifar10_root, 'cifar-10-batches-py'), arcname='cifar-10-batches-py',
+                filter=setuid)
+    from cifar_plugins.datasets.prepare import _extract
+    _extract(str(good), str(tmp_path / 'ok'))  # (the synthetic set is too small for prepare)
+    extracted = tmp_path / 'ok' / 'cifar-10-batches-py' / 'data_batch_1'
+    assert extracted.read_bytes() == open(osp.join(cifar10_root, 'cifar-10-batches-py',
+                                                   'data_batch_1'), 'rb').read()
+    assert os.stat(extracted).st_mode & 0o7022 == 0  # no set-uid, no group/world write

@@ -25,26 +25,59 @@ def _find_dataset_folder(top, folder_name):
     return None
 
 
+class _NoFilterError(Exception):
+    """Stands for ``tarfile.FilterError`` where the Python has no extraction filters."""
+
+
+# extraction filters came with Python 3.11.4 / 3.10.12 / 3.9.17; Debian 12's 3.11.2 has none
+_FILTER_ERROR = getattr(tarfile, 'FilterError', _NoFilterError)
+
+
+def _refuse_unsafe(member, src):
+    """Raise unless ``member`` is a plain file or folder inside the destination.
+
+    Args:
+        member (tarfile.TarInfo): The archive member.
+        src (str): The archive, for messages.
+    """
+    name = member.name
+    if posixpath.isabs(name) or '..' in posixpath.normpath(name).split('/'):
+        raise CIFARDataError(f'{src} holds a member outside the destination ({name!r}); '
+                             f'refusing to extract it. Use the official archive.')
+    if member.issym() or member.islnk():
+        raise CIFARDataError(f'{src} holds a link ({name!r} -> {member.linkname!r}); CIFAR '
+                             f'archives hold only files and folders, refusing to extract '
+                             f'it. Use the official archive.')
+    if not (member.isfile() or member.isdir()):
+        raise CIFARDataError(f'{src} holds a special file ({name!r}); refusing to extract '
+                             f'it. Use the official archive.')
+
+
 def _member_filter(src):
-    """A tar extraction filter that only lets plain files and folders inside the destination.
+    """A tar extraction filter: :func:`_refuse_unsafe`, then tarfile's ``data`` filter.
 
     Args:
         src (str): The archive, for messages.
     """
     def check(member, dest):
-        name = member.name
-        if posixpath.isabs(name) or '..' in posixpath.normpath(name).split('/'):
-            raise CIFARDataError(f'{src} holds a member outside the destination ({name!r}); '
-                                 f'refusing to extract it. Use the official archive.')
-        if member.issym() or member.islnk():
-            raise CIFARDataError(f'{src} holds a link ({name!r} -> {member.linkname!r}); CIFAR '
-                                 f'archives hold only files and folders, refusing to extract '
-                                 f'it. Use the official archive.')
-        if not (member.isfile() or member.isdir()):
-            raise CIFARDataError(f'{src} holds a special file ({name!r}); refusing to extract '
-                                 f'it. Use the official archive.')
+        _refuse_unsafe(member, src)
         return tarfile.data_filter(member, dest)
     return check
+
+
+def _checked_members(tar, src):
+    """Every member, checked before anything is written (Pythons without filters).
+
+    What the ``data`` filter would also do is done by hand: no set-uid / set-gid /
+    sticky / group- or world-writable bits, and the extracting user as owner.
+    """
+    members = tar.getmembers()
+    for member in members:
+        _refuse_unsafe(member, src)
+        member.mode &= 0o755
+        if hasattr(os, 'getuid'):
+            member.uid, member.gid, member.uname, member.gname = os.getuid(), os.getgid(), '', ''
+    return members
 
 
 def _extract(src, staging):
@@ -60,8 +93,11 @@ def _extract(src, staging):
     """
     try:
         with tarfile.open(src) as tar:
-            tar.extractall(staging, filter=_member_filter(src))
-    except tarfile.FilterError as err:
+            if hasattr(tarfile, 'data_filter'):
+                tar.extractall(staging, filter=_member_filter(src))
+            else:
+                tar.extractall(staging, members=_checked_members(tar, src))
+    except _FILTER_ERROR as err:
         raise CIFARDataError(f'{src} holds an unsafe member ({err}); refusing to extract it. '
                              f'Use the official archive.') from None
     except _CORRUPT_ARCHIVE + (OSError,) as err:
