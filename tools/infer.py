@@ -9,15 +9,12 @@ model's input size (32x32 for CIFAR); --stretch resizes without cropping.
 """
 import contextlib
 import json
-import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from cifar_plugins.apis import inference_model, init_model  # noqa: E402
-from cifar_plugins.apis.inference import load_rgb  # noqa: E402
-from cifar_plugins.apis.runner import run_with_clear_errors  # noqa: E402
-from cifar_plugins.errors import ArgumentParser  # noqa: E402
+from cifar_plugins.apis import inference_model, init_model
+from cifar_plugins.apis.inference import load_rgb
+from cifar_plugins.apis.runner import run_with_clear_errors
+from cifar_plugins.errors import ArgumentParser
 
 
 def parse_args():

@@ -9,14 +9,11 @@
 """
 import argparse
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from cifar_plugins.apis.runner import run_with_clear_errors  # noqa: E402
-from cifar_plugins.datasets.cifar_files import SPECS, verify  # noqa: E402
-from cifar_plugins.datasets.prepare import format_report, prepare  # noqa: E402
-from cifar_plugins.errors import ArgumentParser  # noqa: E402
+from cifar_plugins.apis.runner import run_with_clear_errors
+from cifar_plugins.datasets.cifar_files import SPECS, verify
+from cifar_plugins.datasets.prepare import format_report, prepare
+from cifar_plugins.errors import ArgumentParser
 
 
 def main():

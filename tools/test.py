@@ -13,17 +13,14 @@ and gives the test dataset the config's ``tta_pipeline`` if it has one.
 """
 import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from mmengine.config import Config, ConfigDict
 
-from mmengine.config import Config, ConfigDict  # noqa: E402
-
-from cifar_plugins.apis.runner import (ConfigError, build_runner,  # noqa: E402
+from cifar_plugins.apis.runner import (ConfigError, build_runner,
                                        check_num_classes, merge_cfg_options,
                                        run_with_clear_errors)
-from cifar_plugins.errors import ArgumentParser, DictAction  # noqa: E402
-from cifar_plugins.models.tta import DEFAULT_TTA_MODEL  # noqa: E402
+from cifar_plugins.errors import ArgumentParser, DictAction
+from cifar_plugins.models.tta import DEFAULT_TTA_MODEL
 
 
 def parse_args(argv=None):

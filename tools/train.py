@@ -6,16 +6,13 @@
 """
 import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import torch
+from mmengine.config import Config
 
-import torch  # noqa: E402
-from mmengine.config import Config  # noqa: E402
-
-from cifar_plugins.apis.runner import (build_runner, merge_cfg_options,  # noqa: E402
+from cifar_plugins.apis.runner import (build_runner, merge_cfg_options,
                                        run_with_clear_errors)
-from cifar_plugins.errors import ArgumentParser, DictAction  # noqa: E402
+from cifar_plugins.errors import ArgumentParser, DictAction
 
 
 def parse_args():

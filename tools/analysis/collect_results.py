@@ -9,16 +9,12 @@ ablation tables). With --metafile FILE --dataset LABEL the runs' last top-1/top-
 are written as the Results of the metafile entries whose Config has the run's
 config name (the metafile's comments are kept).
 """
-import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
-from cifar_plugins.analysis import collect_results, write_results  # noqa: E402
-from cifar_plugins.analysis.metafile import write_metafile_results  # noqa: E402
-from cifar_plugins.analysis.results import add_baseline_delta  # noqa: E402
-from cifar_plugins.apis.runner import run_with_clear_errors  # noqa: E402
-from cifar_plugins.errors import ArgumentParser, UsageError  # noqa: E402
+from cifar_plugins.analysis import collect_results, write_results
+from cifar_plugins.analysis.metafile import write_metafile_results
+from cifar_plugins.analysis.results import add_baseline_delta
+from cifar_plugins.apis.runner import run_with_clear_errors
+from cifar_plugins.errors import ArgumentParser, UsageError
 
 
 def parse_args():

@@ -33,16 +33,14 @@ import sys
 import time
 import traceback
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+import torch
+from mmengine.analysis import parameter_count
+from mmengine.config import Config
 
-import torch  # noqa: E402
-from mmengine.analysis import parameter_count  # noqa: E402
-from mmengine.config import Config  # noqa: E402
-
-from cifar_plugins.analysis.complexity import (count_macs, cpu_name,  # noqa: E402
+from cifar_plugins.analysis.complexity import (count_macs, cpu_name,
                                                without_pretrained)
-from cifar_plugins.apis.runner import merge_cfg_options, run_with_clear_errors  # noqa: E402
-from cifar_plugins.errors import ArgumentParser, DictAction, user_error_message  # noqa: E402
+from cifar_plugins.apis.runner import merge_cfg_options, run_with_clear_errors
+from cifar_plugins.errors import ArgumentParser, DictAction, user_error_message
 
 COLUMNS = ['config', 'input_size', 'batch_size', 'params_M', 'GMACs',
            'throughput_samples_per_s', 'latency_us_per_sample', 'latency_std_us',

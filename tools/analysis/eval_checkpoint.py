@@ -10,17 +10,14 @@ Point the config at the data with --cfg-options
 test_dataloader.dataset.data_root=... if needed.
 """
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
-import matplotlib  # noqa: E402
+import matplotlib
 
 matplotlib.use('Agg')
 
-from cifar_plugins.analysis import evaluate_checkpoint  # noqa: E402
-from cifar_plugins.apis.runner import run_with_clear_errors  # noqa: E402
-from cifar_plugins.errors import ArgumentParser, DictAction  # noqa: E402
+from cifar_plugins.analysis import evaluate_checkpoint
+from cifar_plugins.apis.runner import run_with_clear_errors
+from cifar_plugins.errors import ArgumentParser, DictAction
 
 
 def parse_args():

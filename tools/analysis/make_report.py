@@ -9,18 +9,14 @@ results.{md,csv} and, with --evaluate, eval/<run>/ for each run's best
 checkpoint. Without --evaluate, evaluations already made with
 tools/analysis/eval_checkpoint.py (under <run>/analysis/) are linked.
 """
-import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
-import matplotlib  # noqa: E402
+import matplotlib
 
 matplotlib.use('Agg')
 
-from cifar_plugins.analysis import make_report  # noqa: E402
-from cifar_plugins.apis.runner import run_with_clear_errors  # noqa: E402
-from cifar_plugins.errors import ArgumentParser, DictAction  # noqa: E402
+from cifar_plugins.analysis import make_report
+from cifar_plugins.apis.runner import run_with_clear_errors
+from cifar_plugins.errors import ArgumentParser, DictAction
 
 
 def parse_args():

@@ -7,17 +7,14 @@ Writes loss.png, val_error.png, curves.csv (every run and epoch) and curves.md
 (one summary row per run) into --out-dir (default: <first run>/analysis/curves).
 """
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
-import matplotlib  # noqa: E402
+import matplotlib
 
 matplotlib.use('Agg')
 
-from cifar_plugins.analysis import load_runs, plot_curves  # noqa: E402
-from cifar_plugins.apis.runner import run_with_clear_errors  # noqa: E402
-from cifar_plugins.errors import ArgumentParser  # noqa: E402
+from cifar_plugins.analysis import load_runs, plot_curves
+from cifar_plugins.apis.runner import run_with_clear_errors
+from cifar_plugins.errors import ArgumentParser
 
 
 def parse_args():

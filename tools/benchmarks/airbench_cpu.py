@@ -32,14 +32,12 @@ import os.path as osp
 import sys
 import time
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+import torch
 
-import torch  # noqa: E402
-
-from cifar_plugins.analysis.complexity import cpu_name  # noqa: E402
-from cifar_plugins.analysis.predictions import (RESTORED_TEST_MASK,  # noqa: E402
+from cifar_plugins.analysis.complexity import cpu_name
+from cifar_plugins.analysis.predictions import (RESTORED_TEST_MASK,
                                                 exact_part_report)
-from cifar_plugins.engine.hooks import keep_freed_heap  # noqa: E402
+from cifar_plugins.engine.hooks import keep_freed_heap
 
 
 class WallClockEvent:

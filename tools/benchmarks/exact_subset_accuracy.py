@@ -13,18 +13,15 @@ whole-set figure ``mim test`` already printed.
 import argparse
 import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+import numpy as np
+from mmengine.config import Config
 
-import numpy as np  # noqa: E402
-from mmengine.config import Config  # noqa: E402
-
-import cifar_plugins  # noqa: E402,F401
-from cifar_plugins.analysis.checkpoint_eval import predict_test_labels  # noqa: E402
-from cifar_plugins.analysis.predictions import (RESTORED_TEST_MASK,  # noqa: E402
+import cifar_plugins  # noqa: F401
+from cifar_plugins.analysis.checkpoint_eval import predict_test_labels
+from cifar_plugins.analysis.predictions import (RESTORED_TEST_MASK,
                                                 exact_part_report)
-from cifar_plugins.datasets import load_split  # noqa: E402
+from cifar_plugins.datasets import load_split
 
 
 def main():

@@ -17,27 +17,24 @@ process-wide from the start; ``--no-heap-reuse`` runs both without it.
 import argparse
 import os
 import os.path as osp
-import sys
 import tempfile
 import time
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+import torch
+import torch.nn.functional as F
+from mmengine.config import Config, DictAction
+from mmengine.hooks import Hook
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import DefaultScope
 
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.hooks import Hook  # noqa: E402
-from mmengine.optim import build_optim_wrapper  # noqa: E402
-from mmengine.registry import DefaultScope  # noqa: E402
-
-import cifar_plugins  # noqa: E402,F401
-from cifar_plugins.analysis.complexity import cpu_name, cpu_ticks, steal_share  # noqa: E402
-from cifar_plugins.apis.runner import build_runner  # noqa: E402
-from cifar_plugins.datasets import InMemoryBatchDataset  # noqa: E402
-from cifar_plugins.engine.hooks import keep_freed_heap  # noqa: E402
-from cifar_plugins.engine.optimizers.precision import resolve_autocast_dtype  # noqa: E402
-from cifar_plugins.models.utils.batch_augment import random_crop_flip  # noqa: E402
-from cifar_plugins.registry import MODELS  # noqa: E402
+import cifar_plugins  # noqa: F401
+from cifar_plugins.analysis.complexity import cpu_name, cpu_ticks, steal_share
+from cifar_plugins.apis.runner import build_runner
+from cifar_plugins.datasets import InMemoryBatchDataset
+from cifar_plugins.engine.hooks import keep_freed_heap
+from cifar_plugins.engine.optimizers.precision import resolve_autocast_dtype
+from cifar_plugins.models.utils.batch_augment import random_crop_flip
+from cifar_plugins.registry import MODELS
 
 
 class StepClock(Hook):

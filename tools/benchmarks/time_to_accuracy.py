@@ -22,21 +22,18 @@ import argparse
 import os
 import os.path as osp
 import re
-import sys
 import time
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+import numpy as np
+import torch
+from mmengine.config import Config
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from mmengine.config import Config  # noqa: E402
-
-import cifar_plugins  # noqa: E402,F401
-from cifar_plugins.analysis.checkpoint_eval import predict_test_labels  # noqa: E402
-from cifar_plugins.analysis.complexity import cpu_name  # noqa: E402
-from cifar_plugins.analysis.predictions import RESTORED_TEST_MASK  # noqa: E402
-from cifar_plugins.analysis.run_logs import find_checkpoint, load_run  # noqa: E402
-from cifar_plugins.datasets import load_split  # noqa: E402
+import cifar_plugins  # noqa: F401
+from cifar_plugins.analysis.checkpoint_eval import predict_test_labels
+from cifar_plugins.analysis.complexity import cpu_name
+from cifar_plugins.analysis.predictions import RESTORED_TEST_MASK
+from cifar_plugins.analysis.run_logs import find_checkpoint, load_run
+from cifar_plugins.datasets import load_split
 
 TRAIN_IMAGES = 50000
 REPORT = re.compile(r'exact images \((\d+)\): ([\d.]+)%(?:, JPEG-decoded \(\d+\): [\d.]+%, '
