@@ -9,7 +9,7 @@ from .errors import install_excepthook
 
 install_excepthook()  # before anything that can fail on a user's input
 
-from . import compat  # noqa: F401,E402  (apply stack fixes first)
+from . import compat  # apply the stack fixes first
 from . import datasets, engine, evaluation, models  # noqa: F401
 from .version import __version__
 

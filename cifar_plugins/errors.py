@@ -1,9 +1,11 @@
-"""User errors: one ``ERROR: ...`` line and exit code 1; other errors keep their traceback.
+"""User errors: one ``ERROR: ...`` line and exit code 1; other errors keep
+their traceback.
 
-A *user error* is caused by what the user gave a tool (a config, ``--cfg-options``,
-a path, a file) and its message says what to change. :func:`user_error_message`
-is the one place that decides whether an exception is one and words it; the
-tools (:func:`cifar_plugins.apis.runner.run_with_clear_errors`), the excepthook
+A *user error* is caused by what the user gave a tool (a config,
+``--cfg-options``, a path, a file) and its message says what to change.
+:func:`user_error_message` is the one place that decides whether an exception
+is one and words it; the tools
+(:func:`cifar_plugins.apis.runner.run_with_clear_errors`), the excepthook
 installed when ``cifar_plugins`` is imported (so mmpretrain's own
 ``tools/train.py`` behind ``mim train`` gets it too) and the argument parsers
 all go through it. Everything else (programming errors) keeps its traceback.
@@ -25,7 +27,8 @@ class UserError(Exception):
 
 
 class ConfigError(UserError, ValueError):
-    """The config is inconsistent or invalid (e.g. head and dataset class counts differ)."""
+    """The config is inconsistent or invalid (e.g. head and dataset class
+    counts differ)."""
 
 
 class UsageError(UserError, ValueError):
@@ -38,7 +41,8 @@ class ImageReadError(UserError, ValueError):
 
 def _extra_user_error_classes():
     classes = []
-    try:  # defined with the checkpoint loader, which is not imported by every tool
+    # defined with the checkpoint loader, which is not imported by every tool
+    try:
         from cifar_plugins.compat.checkpoint import CheckpointLoadError
         classes.append(CheckpointLoadError)
     except ImportError:  # pragma: no cover - partial installs
@@ -51,7 +55,8 @@ def _frames(err):
     frames, tb = [], err.__traceback__
     while tb is not None:
         code = tb.tb_frame.f_code
-        frames.append((code.co_filename.replace('\\', '/'), code.co_name, tb.tb_frame))
+        frames.append(
+            (code.co_filename.replace('\\', '/'), code.co_name, tb.tb_frame))
         tb = tb.tb_next
     return frames
 
@@ -62,32 +67,42 @@ def _in(filename, module_path):
 
 _CONFIG_PY = 'mmengine/config/config.py'
 _BUILD_PY = 'mmengine/registry/build_functions.py'
-_CALL_ERROR = re.compile(r'unexpected keyword argument|missing \d+ required (positional|keyword)'
-                         r'|takes \d+ positional argument|positional arguments? but \d+')
-_BUILD_PREFIX = re.compile(r'^class `[^`]+` in [^:]+: ')  # older mmengine wraps build errors
+_CALL_ERROR = re.compile(
+    r'unexpected keyword argument|missing \d+ required (positional|keyword)'
+    r'|takes \d+ positional argument|positional arguments? but \d+')
+_BUILD_PREFIX = re.compile(
+    r'^class `[^`]+` in [^:]+: ')  # older mmengine wraps build errors
 
 
 def _config_file_message(err, frames):
-    """Errors raised while mmengine reads a config file (syntax, missing file, its code)."""
-    config_frames = [(i, f) for i, f in enumerate(frames) if _in(f[0], _CONFIG_PY)]
+    """Errors raised while mmengine reads a config file (syntax, missing file,
+    its code)."""
+    config_frames = [(i, f) for i, f in enumerate(frames)
+                     if _in(f[0], _CONFIG_PY)]
     if not config_frames:
         return None
     index, (_, _, frame) = config_frames[-1]
-    if index == len(frames) - 1 and any(f[1] == 'merge_from_dict' for _, f in config_frames):
+    if index == len(frames) - 1 and any(f[1] == 'merge_from_dict'
+                                        for _, f in config_frames):
         return f'invalid --cfg-options: {err}'
     filename = frame.f_locals.get('filename')
     if not isinstance(filename, str):
         return None
     if isinstance(err, SyntaxError):
-        # mmengine re-raises some as "There are syntax errors in config file ...: <original>"
-        orig = err.__context__ if isinstance(err.__context__, SyntaxError) else err
+        # mmengine re-raises some as "There are syntax errors in config file
+        # ...: <original>"
+        orig = err.__context__ if isinstance(err.__context__,
+                                             SyntaxError) else err
         line = f' line {orig.lineno}' if orig.lineno else ''
         filename = osp.normpath(filename)
-        return f'config file {filename}{line}: syntax error: {orig.msg}. Fix the config file.'
+        return (f'config file {filename}{line}: syntax error: {orig.msg}. '
+                'Fix the config file.')
     if isinstance(err, FileNotFoundError) and index == len(frames) - 1:
-        return f'config file not found: {err.filename or filename}. Check the path.'
+        return (f'config file not found: {err.filename or filename}. '
+                'Check the path.')
     if index == len(frames) - 2 and frames[-1][1] == '<module>':
-        # raised by the config's own code (e.g. a NameError), which mmengine executes
+        # raised by the config's own code (e.g. a NameError), which mmengine
+        # executes
         inner_file, _, inner_frame = frames[-1]
         inner_file = osp.normpath(inner_file)
         return (f'config file {inner_file} line {inner_frame.f_lineno}: '
@@ -106,23 +121,26 @@ def _build_call_message(err, frames):
     if not _CALL_ERROR.search(msg):
         return None
     obj_type = frame.f_locals.get('obj_type')
-    name = obj_type if isinstance(obj_type, str) else getattr(obj_type, '__name__', '?')
-    return (f'cannot build type={name!r} from the config: {msg}. Remove or rename that key '
-            f'in the config (or in --cfg-options).')
+    name = obj_type if isinstance(obj_type, str) else getattr(
+        obj_type, '__name__', '?')
+    return (f'cannot build type={name!r} from the config: {msg}. Remove '
+            'or rename that key in the config (or in --cfg-options).')
 
 
 def _dataloader_message(err, frames):
-    """Invalid dataloader arguments from the config, refused by torch's DataLoader/samplers."""
+    """Invalid dataloader arguments from the config, refused by torch's
+    DataLoader/samplers."""
     if not isinstance(err, (ValueError, TypeError)) or not frames:
         return None
     if not (_in(frames[-1][0], 'torch/utils/data/dataloader.py')
             or _in(frames[-1][0], 'torch/utils/data/sampler.py')):
         return None
-    if not any(_in(f, 'mmengine/runner/runner.py') and func == 'build_dataloader'
-               for f, func, _ in frames):
+    if not any(
+            _in(f, 'mmengine/runner/runner.py') and func == 'build_dataloader'
+            for f, func, _ in frames):
         return None
-    return (f'invalid dataloader settings in the config: {err}. Fix the *_dataloader keys '
-            f'(e.g. with --cfg-options).')
+    return (f'invalid dataloader settings in the config: {err}. '
+            'Fix the *_dataloader keys (e.g. with --cfg-options).')
 
 
 def user_error_message(err):
@@ -135,23 +153,27 @@ def user_error_message(err):
         str | None: The message (without ``ERROR: ``), None when ``err``
         is a programming error or ``CIFAR_PLUGINS_TRACEBACK=1`` is set.
     """
-    if os.environ.get(TRACEBACK_ENV, '') not in ('', '0') or not isinstance(err, Exception):
+    if os.environ.get(TRACEBACK_ENV,
+                      '') not in ('', '0') or not isinstance(err, Exception):
         return None
     frames = _frames(err)
     if isinstance(err, (UserError, *_extra_user_error_classes())):
         msg = str(err)
     else:
-        msg = (_config_file_message(err, frames) or _build_call_message(err, frames)
-               or _dataloader_message(err, frames))
+        msg = (
+            _config_file_message(err, frames)
+            or _build_call_message(err, frames)
+            or _dataloader_message(err, frames))
         if msg is None and isinstance(err, KeyError):
             text = str(err.args[0]) if err.args else ''
             if ' is not in the ' in text and 'registry' in text:
                 text = text.split('. Please check', 1)[0]
-                msg = (f'unknown module type: {text}. Check the spelling of that type in the '
-                       f'config, or add the package that registers it to custom_imports.')
+                msg = (f'unknown module type: {text}. Check the '
+                       'spelling of that type in the config, or add the '
+                       'package that registers it to custom_imports.')
         if msg is None and isinstance(err, FileNotFoundError):
-            msg = (f'{err.strerror}: {err.filename}' if err.filename and err.strerror
-                   else str(err))
+            msg = (f'{err.strerror}: {err.filename}'
+                   if err.filename and err.strerror else str(err))
     if msg is None:
         return None
     return ' '.join(msg.split()) or type(err).__name__
@@ -198,7 +220,8 @@ def key_value(text):
 
 
 class DictAction(_MMEngineDictAction):
-    """mmengine's ``DictAction`` that reports a malformed ``KEY=VALUE`` as a usage error."""
+    """mmengine's ``DictAction`` that reports a malformed ``KEY=VALUE`` as a
+    usage error."""
 
     def __call__(self, parser, namespace, values, option_string=None):
         for text in [values] if isinstance(values, str) else (values or []):
@@ -210,7 +233,8 @@ class DictAction(_MMEngineDictAction):
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """``argparse.ArgumentParser`` whose usage errors are one ``ERROR:`` line and exit 1."""
+    """``argparse.ArgumentParser`` whose usage errors are one ``ERROR:`` line
+    and exit 1."""
 
     def error(self, message):
         """Print ``ERROR: message (see PROG --help)`` and exit with code 1.

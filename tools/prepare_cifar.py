@@ -1,9 +1,10 @@
 """Prepare and verify CIFAR-10/100 offline (training then never downloads).
 
     python tools/prepare_cifar.py cifar10 --src cifar-10-python.tar.gz
-    python tools/prepare_cifar.py cifar10 --src ../shared/cifar      # a restore pack
-    python tools/prepare_cifar.py cifar10 --src /mnt/datasets/cifar  # holds cifar-10-batches-py/
-    python tools/prepare_cifar.py cifar10 --verify                   # check data/cifar10
+    python tools/prepare_cifar.py cifar10 --src ../shared/cifar  # restore pack
+    # a folder that holds cifar-10-batches-py/:
+    python tools/prepare_cifar.py cifar10 --src /mnt/datasets/cifar
+    python tools/prepare_cifar.py cifar10 --verify  # check data/cifar10
 
 --data-root defaults to data/cifar10 or data/cifar100, the configs' default.
 """
@@ -17,19 +18,25 @@ from cifar_plugins.errors import ArgumentParser
 
 
 def main():
-    parser = ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('name', choices=sorted(SPECS))
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument('--src', help='archive, dataset folder or restore pack')
-    source.add_argument('--verify', action='store_true', help='only verify data-root')
-    parser.add_argument('--data-root', help='destination (default data/<name>)')
-    parser.add_argument('--force', action='store_true', help='replace existing data')
+    source.add_argument(
+        '--src', help='archive, dataset folder or restore pack')
+    source.add_argument(
+        '--verify', action='store_true', help='only verify data-root')
+    parser.add_argument(
+        '--data-root', help='destination (default data/<name>)')
+    parser.add_argument(
+        '--force', action='store_true', help='replace existing data')
     args = parser.parse_args()
     data_root = args.data_root or osp.join('data', args.name)
     if args.verify:
         report = verify(data_root, args.name)
-        report['root'] = osp.abspath(osp.join(data_root, SPECS[args.name]['folder']))
+        report['root'] = osp.abspath(
+            osp.join(data_root, SPECS[args.name]['folder']))
     else:
         report = prepare(args.name, args.src, data_root, force=args.force)
     print(format_report(report))

@@ -38,6 +38,7 @@ def without_pretrained(model_cfg):
         elif isinstance(node, (list, tuple)):
             for item in node:
                 visit(item)
+
     visit(model_cfg)
     return model_cfg
 
@@ -55,7 +56,8 @@ def count_macs(model, inputs) -> int:
     return int(analyzer.total())
 
 
-def model_complexity(cfg, input_size: Optional[int] = None) -> Dict[str, float]:
+def model_complexity(cfg,
+                     input_size: Optional[int] = None) -> Dict[str, float]:
     """Parameters and GMACs of ``cfg.model`` on one ``3 x S x S`` image.
 
     Reused: mmengine's ``FlopAnalyzer`` and ``parameter_count`` (what
@@ -80,25 +82,30 @@ def model_complexity(cfg, input_size: Optional[int] = None) -> Dict[str, float]:
     model = MODELS.build(without_pretrained(cfg.model))
     model.eval()
     with torch.no_grad():
-        macs = count_macs(model, (torch.zeros(1, 3, size, size),))
+        macs = count_macs(model, (torch.zeros(1, 3, size, size), ))
     params = int(parameter_count(model)[''])
-    return dict(params=params, params_m=params / 1e6, macs=macs, gmacs=macs / 1e9)
+    return dict(
+        params=params, params_m=params / 1e6, macs=macs, gmacs=macs / 1e9)
 
 
 # widest vector / matrix extension first: what decides which kernels (and which
-# autocast dtype, see cifar_plugins.engine.optimizers.precision) a CPU runs natively
-_ISA_LEVELS = (('amx_bf16', 'AMX'), ('avx512_bf16', 'AVX512-BF16'), ('avx512f', 'AVX-512'),
+# autocast dtype, see cifar_plugins.engine.optimizers.precision) a CPU runs
+# natively
+_ISA_LEVELS = (('amx_bf16', 'AMX'), ('avx512_bf16',
+                                     'AVX512-BF16'), ('avx512f', 'AVX-512'),
                ('avx2', 'AVX2'), ('neon', 'NEON'), ('asimd', 'NEON'))
 
 
 def cpu_name():
-    """The CPU model, generation and widest ISA extension, from ``/proc/cpuinfo``.
+    """The CPU model, generation and widest ISA extension, from
+    ``/proc/cpuinfo``.
 
     Virtual machines often report a bare family name ("AMD EPYC") for CPUs of
     different generations, whose speed differs by up to 2x: the family / model
-    numbers and the ISA level (e.g. ``AMD EPYC (family 25 model 17, AVX512-BF16)``
-    for a Zen 4, ``model 1, AVX2`` for a Zen 3) tell them apart next to a figure.
-    Elsewhere the platform's name.
+    numbers and the ISA level (e.g.
+    ``AMD EPYC (family 25 model 17, AVX512-BF16)`` for a Zen 4,
+    ``model 1, AVX2`` for a Zen 3) tell them apart next to a figure. Elsewhere
+    the platform's name.
     """
     fields = {}
     try:
@@ -116,7 +123,8 @@ def cpu_name():
     flags = set((fields.get('flags') or fields.get('Features') or '').split())
     details = []
     if 'cpu family' in fields and 'model' in fields:
-        details.append(f"family {fields['cpu family']} model {fields['model']}")
+        details.append(
+            f"family {fields['cpu family']} model {fields['model']}")
     isa = next((label for flag, label in _ISA_LEVELS if flag in flags), None)
     if isa:
         details.append(isa)
@@ -124,7 +132,8 @@ def cpu_name():
 
 
 def cpu_ticks():
-    """``(steal, total)`` CPU ticks since boot from ``/proc/stat`` (None elsewhere).
+    """``(steal, total)`` CPU ticks since boot from ``/proc/stat`` (None
+    elsewhere).
 
     On a virtual machine "steal" is time the hypervisor gave to other guests;
     the share between two readings tells how much a timing was slowed by a
@@ -137,7 +146,8 @@ def cpu_ticks():
         return None
     if not fields or fields[0] != 'cpu' or len(fields) < 9:
         return None
-    ticks = [int(v) for v in fields[1:9]]  # user nice system idle iowait irq softirq steal
+    ticks = [int(v) for v in fields[1:9]
+             ]  # user nice system idle iowait irq softirq steal
     return ticks[7], sum(ticks)
 
 

@@ -14,7 +14,9 @@ from matplotlib.figure import Figure
 DPI = 100
 
 
-def new_figure(figsize: Tuple[float, float] = (7.0, 4.5), nrows: int = 1, ncols: int = 1,
+def new_figure(figsize: Tuple[float, float] = (7.0, 4.5),
+               nrows: int = 1,
+               ncols: int = 1,
                **kwargs):
     """A ``(figure, axes)`` pair, like ``plt.subplots`` but without pyplot."""
     fig = Figure(figsize=figsize, dpi=DPI)
@@ -22,7 +24,8 @@ def new_figure(figsize: Tuple[float, float] = (7.0, 4.5), nrows: int = 1, ncols:
 
 
 def save_figure(fig: Figure, path: str) -> str:
-    """Save ``fig`` (PNG by the extension) with a tight layout; returns ``path``."""
+    """Save ``fig`` (PNG by the extension) with a tight layout; returns
+    ``path``."""
     parent = osp.dirname(osp.abspath(path))
     os.makedirs(parent, exist_ok=True)
     fig.tight_layout()

@@ -1,4 +1,5 @@
-"""Read what mmengine wrote for a training run: scalars, logs, config, checkpoints.
+"""Read what mmengine wrote for a training run: scalars, logs, config,
+checkpoints.
 
 A run directory (``work_dirs/<name>``) holds one session folder per launch
 (``<YYYYmmdd_HHMMSS>/`` with ``<timestamp>.log`` and ``vis_data/scalars.json``;
@@ -22,7 +23,7 @@ from mmengine.config import Config
 SESSION_PATTERN = re.compile(r'^\d{8}_\d{6}$')
 LOG_TIME_PATTERN = re.compile(r'^(\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2})')
 TOP1_KEY, TOP5_KEY, VAL_LOSS_KEY = ('accuracy/top1', 'accuracy/top5',
-                                     'val/cross_entropy')
+                                    'val/cross_entropy')
 _NON_METRIC_KEYS = {'step', 'time', 'data_time'}
 
 
@@ -73,7 +74,8 @@ class RunLog:
     @property
     def best(self) -> Optional[EpochRecord]:
         """The validation epoch with the highest top-1 (earliest on ties)."""
-        return max(self.val_epochs, key=lambda e: (e.top1, -e.epoch), default=None)
+        return max(
+            self.val_epochs, key=lambda e: (e.top1, -e.epoch), default=None)
 
     @property
     def last(self) -> Optional[EpochRecord]:
@@ -86,7 +88,8 @@ class RunLog:
 
 
 def read_scalars(path: str) -> List[dict]:
-    """Rows of a ``scalars.json``; a line cut short by a killed run is skipped."""
+    """Rows of a ``scalars.json``; a line cut short by a killed run is
+    skipped."""
     rows = []
     with open(path) as f:
         for line in f:
@@ -105,19 +108,23 @@ def is_train_row(row: dict) -> bool:
 
 
 def find_sessions(run_dir: str) -> List[str]:
-    """Session folders of a run, oldest first (``run_dir`` itself if it is one)."""
+    """Session folders of a run, oldest first (``run_dir`` itself if it is
+    one)."""
     if osp.isfile(osp.join(run_dir, 'vis_data', 'scalars.json')):
         return [run_dir]
-    sessions = [p for p in glob.glob(osp.join(run_dir, '*'))
-                if SESSION_PATTERN.match(osp.basename(p))
-                and osp.isfile(osp.join(p, 'vis_data', 'scalars.json'))]
+    sessions = [
+        p for p in glob.glob(osp.join(run_dir, '*'))
+        if SESSION_PATTERN.match(osp.basename(p))
+        and osp.isfile(osp.join(p, 'vis_data', 'scalars.json'))
+    ]
     return sorted(sessions)
 
 
 def is_training_run(run_dir: str) -> bool:
     """Whether any session of ``run_dir`` logged training iterations."""
-    return any(any(is_train_row(r) for r in read_scalars(_scalars_path(s)))
-               for s in find_sessions(run_dir))
+    return any(
+        any(is_train_row(r) for r in read_scalars(_scalars_path(s)))
+        for s in find_sessions(run_dir))
 
 
 def find_runs(work_dirs: str) -> List[str]:
@@ -139,7 +146,8 @@ def _scalars_path(session: str) -> str:
 
 
 def session_duration(session: str) -> Optional[float]:
-    """Seconds between the first and last timestamped line of the session log."""
+    """Seconds between the first and last timestamped line of the session
+    log."""
     logs = glob.glob(osp.join(session, '*.log'))
     if not logs:
         return None
@@ -158,13 +166,17 @@ def session_duration(session: str) -> Optional[float]:
 
 
 def _config_copy(run_dir: str, sessions: List[str]):
-    """(name, path) of the run's config: the copy mmengine dumps in the work dir,
-    else the one in the newest session's ``vis_data``."""
-    root = run_dir if not SESSION_PATTERN.match(osp.basename(run_dir)) else osp.dirname(run_dir)
+    """(name, path) of the run's config: the copy mmengine dumps in the work
+    dir, else the one in the newest session's ``vis_data``."""
+    root = run_dir if not SESSION_PATTERN.match(
+        osp.basename(run_dir)) else osp.dirname(run_dir)
     copies = sorted(glob.glob(osp.join(root, '*.py')), key=osp.getmtime)
-    session_cfgs = [osp.join(s, 'vis_data', 'config.py') for s in reversed(sessions)]
+    session_cfgs = [
+        osp.join(s, 'vis_data', 'config.py') for s in reversed(sessions)
+    ]
     session_cfgs = [p for p in session_cfgs if osp.isfile(p)]
-    path = session_cfgs[0] if session_cfgs else (copies[-1] if copies else None)
+    path = session_cfgs[0] if session_cfgs else (
+        copies[-1] if copies else None)
     name = osp.splitext(osp.basename(copies[-1]))[0] if copies else None
     return name, path
 
@@ -185,9 +197,9 @@ def load_run(run_dir: str, name: Optional[str] = None) -> RunLog:
     run_dir = osp.normpath(run_dir)
     sessions = find_sessions(run_dir)
     if not sessions:
-        raise RunDirError(
-            f'{run_dir} is not an mmengine run directory: no <timestamp>/vis_data/'
-            f'scalars.json inside (pass the --work-dir of a training run)')
+        raise RunDirError(f'{run_dir} is not an mmengine run directory: '
+                          'no <timestamp>/vis_data/scalars.json inside '
+                          '(pass the --work-dir of a training run)')
     train_by_iter, val_by_epoch, wall_time, timed = {}, {}, 0.0, False
     for session in sessions:
         rows = read_scalars(_scalars_path(session))
@@ -197,7 +209,8 @@ def load_run(run_dir: str, name: Optional[str] = None) -> RunLog:
                 has_train = True
                 if 'epoch' in row:
                     train_by_iter[row['iter']] = row
-            elif row.get('step', 0) >= 1 and any(k not in _NON_METRIC_KEYS for k in row):
+            elif row.get('step', 0) >= 1 and any(k not in _NON_METRIC_KEYS
+                                                 for k in row):
                 val_by_epoch[int(row['step'])] = row
         duration = session_duration(session) if has_train else None
         if duration is not None:
@@ -213,17 +226,24 @@ def load_run(run_dir: str, name: Optional[str] = None) -> RunLog:
             record.train_loss = sum(losses[epoch]) / len(losses[epoch])
         val = val_by_epoch.get(epoch)
         if val is not None:
-            record.val_metrics = {k: float(v) for k, v in val.items()
-                                  if k not in _NON_METRIC_KEYS}
+            record.val_metrics = {
+                k: float(v)
+                for k, v in val.items() if k not in _NON_METRIC_KEYS
+            }
             record.top1 = record.val_metrics.get(TOP1_KEY)
             record.top5 = record.val_metrics.get(TOP5_KEY)
             record.val_loss = record.val_metrics.get(VAL_LOSS_KEY)
         epochs.append(record)
     config_name, config_path = _config_copy(run_dir, sessions)
     display = name or osp.basename(run_dir)
-    return RunLog(run_dir=run_dir, name=display, config_name=config_name or display,
-                  config_path=config_path, sessions=sessions, epochs=epochs,
-                  wall_time=wall_time if timed else None)
+    return RunLog(
+        run_dir=run_dir,
+        name=display,
+        config_name=config_name or display,
+        config_path=config_path,
+        sessions=sessions,
+        epochs=epochs,
+        wall_time=wall_time if timed else None)
 
 
 def find_checkpoint(run_dir: str, which: str = 'best') -> Optional[str]:
@@ -236,7 +256,8 @@ def find_checkpoint(run_dir: str, which: str = 'best') -> Optional[str]:
     if which not in ('best', 'last'):
         raise ValueError(f'which must be "best" or "last", got {which!r}')
     if which == 'best':
-        best = sorted(glob.glob(osp.join(run_dir, 'best_*.pth')), key=osp.getmtime)
+        best = sorted(
+            glob.glob(osp.join(run_dir, 'best_*.pth')), key=osp.getmtime)
         if best:
             return best[-1]
     pointer = osp.join(run_dir, 'last_checkpoint')
@@ -250,6 +271,7 @@ def find_checkpoint(run_dir: str, which: str = 'best') -> Optional[str]:
     def number(path):
         digits = re.findall(r'\d+', osp.basename(path))
         return int(digits[-1]) if digits else -1
+
     saved = glob.glob(osp.join(run_dir, 'epoch_*.pth')) + glob.glob(
         osp.join(run_dir, 'iter_*.pth'))
     return max(saved, key=number) if saved else None

@@ -1,8 +1,10 @@
 """Classify image files, PIL images or numpy arrays with a trained checkpoint.
 
     >>> from cifar_plugins.apis import init_model, inference_model
-    >>> model = init_model('configs/resnet18_cifar10.py', 'work_dirs/r18/epoch_200.pth')
-    >>> inference_model(model, ['cat.jpg', 'ship.png'], topk=3)[0]['topk_classes']
+    >>> model = init_model('configs/resnet18_cifar10.py',
+    ...                    'work_dirs/r18/epoch_200.pth')
+    >>> results = inference_model(model, ['cat.jpg', 'ship.png'], topk=3)
+    >>> results[0]['topk_classes']
     ['cat', 'dog', 'deer']
 """
 import contextlib
@@ -25,13 +27,15 @@ ImageInput = Union[str, Image.Image, np.ndarray]
 
 
 def checkpoint_meta(checkpoint: str) -> dict:
-    """``meta`` of an mmengine checkpoint (epoch, iter, cfg, dataset_meta...)."""
+    """``meta`` of an mmengine checkpoint (epoch, iter, cfg,
+    dataset_meta...)."""
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f'Checkpoint not found: {checkpoint}')
     return _load_checkpoint(checkpoint, map_location='cpu').get('meta') or {}
 
 
-def load_config(config=None, checkpoint: Optional[str] = None,
+def load_config(config=None,
+                checkpoint: Optional[str] = None,
                 meta: Optional[dict] = None) -> Config:
     """The config as a :class:`Config`: from a path or object, else the copy
     mmengine stores in every checkpoint it saves (``meta['cfg']``; pass
@@ -43,14 +47,18 @@ def load_config(config=None, checkpoint: Optional[str] = None,
     if config is not None:
         return Config.fromfile(config)
     if checkpoint is None:
-        raise ValueError('Give a config, or a checkpoint saved by mmengine (it holds one).')
-    cfg_text = (meta if meta is not None else checkpoint_meta(checkpoint)).get('cfg')
+        raise ValueError(
+            'Give a config, or a checkpoint saved by mmengine (it holds one).')
+    cfg_text = (meta if meta is not None else
+                checkpoint_meta(checkpoint)).get('cfg')
     if not cfg_text:
-        raise ValueError(f'{checkpoint} holds no config (meta["cfg"]); pass the config file.')
+        raise ValueError(f'{checkpoint} holds no config (meta["cfg"]); '
+                         'pass the config file.')
     return config_from_text(cfg_text, source=checkpoint)
 
 
-def init_model(config=None, checkpoint: Optional[str] = None,
+def init_model(config=None,
+               checkpoint: Optional[str] = None,
                device: Union[str, torch.device, None] = None):
     """Build a classifier from a config and load a checkpoint, in eval mode.
 
@@ -103,11 +111,14 @@ def load_rgb(image: ImageInput) -> np.ndarray:
         try:
             with Image.open(image) as pil:
                 return np.asarray(pil.convert('RGB'))
-        # PIL raises OSError (unknown or truncated format), SyntaxError/ValueError (broken
-        # chunks) and DecompressionBombError (absurd sizes) for files that are not images
-        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
-            raise ImageReadError(f'cannot read {image} as an image ({type(err).__name__}: '
-                                 f'{err}); give PNG or JPEG files') from None
+        # PIL raises OSError (unknown or truncated format),
+        # SyntaxError/ValueError (broken chunks) and DecompressionBombError
+        # (absurd sizes) for files that are not images
+        except (OSError, SyntaxError, ValueError,
+                Image.DecompressionBombError) as err:
+            raise ImageReadError(
+                f'cannot read {image} as an image ({type(err).__name__}: '
+                f'{err}); give PNG or JPEG files') from None
     if isinstance(image, Image.Image):
         return np.asarray(image.convert('RGB'))
     if isinstance(image, np.ndarray):
@@ -115,19 +126,26 @@ def load_rgb(image: ImageInput) -> np.ndarray:
         if array.ndim == 2:
             array = np.repeat(array[..., None], 3, axis=2)
         if array.ndim != 3 or array.shape[2] not in (3, 4):
-            raise ValueError(f'Expected an H x W x 3 RGB array, got shape {image.shape}.')
+            raise ValueError(
+                f'Expected an H x W x 3 RGB array, got shape {image.shape}.')
         array = array[..., :3]
         if array.dtype != np.uint8:
-            if not np.issubdtype(array.dtype, np.floating) or array.min() < 0 or array.max() > 1:
-                raise ValueError('Non-uint8 arrays must be floats in [0, 1], got '
-                                 f'{array.dtype} in [{array.min()}, {array.max()}].')
+            if not np.issubdtype(
+                    array.dtype,
+                    np.floating) or array.min() < 0 or array.max() > 1:
+                raise ValueError(
+                    'Non-uint8 arrays must be floats in [0, 1], got '
+                    f'{array.dtype} in [{array.min()}, {array.max()}].')
             array = np.round(array * 255).astype(np.uint8)
         return np.ascontiguousarray(array)
-    raise TypeError(f'Unsupported image type {type(image).__name__}: give a file path, '
-                    f'a PIL image or an H x W x 3 uint8 numpy array.')
+    raise TypeError(
+        f'Unsupported image type {type(image).__name__}: give a file path, '
+        f'a PIL image or an H x W x 3 uint8 numpy array.')
 
 
-def resize_square(image: np.ndarray, size: int, keep_ratio: bool = True) -> np.ndarray:
+def resize_square(image: np.ndarray,
+                  size: int,
+                  keep_ratio: bool = True) -> np.ndarray:
     """Resize to ``size x size`` (antialiased bicubic).
 
     With ``keep_ratio`` the largest centred square is cropped first, so
@@ -167,10 +185,15 @@ class CIFARInferencer(ImageClassificationInferencer):
 
     postprocess_kwargs = {'topk'}
 
-    def __init__(self, model, pretrained=None, device=None, keep_ratio: bool = True,
+    def __init__(self,
+                 model,
+                 pretrained=None,
+                 device=None,
+                 keep_ratio: bool = True,
                  **kwargs):
         self.keep_ratio = keep_ratio
-        super().__init__(model, pretrained=pretrained or False, device=device, **kwargs)
+        super().__init__(
+            model, pretrained=pretrained or False, device=device, **kwargs)
 
     def _init_pipeline(self, cfg: Config):
         size = int(cfg.get('input_size', 32))
@@ -178,20 +201,27 @@ class CIFARInferencer(ImageClassificationInferencer):
 
         def load_and_resize(image):
             img = resize_square(load_rgb(image), size, self.keep_ratio)
-            return dict(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2])
+            return dict(
+                img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2])
 
         return Compose([load_and_resize, pack])
 
     def preprocess(self, inputs: List[ImageInput], batch_size: int = 1):
-        # BaseInferencer.preprocess: chunk ``map(self.pipeline, inputs)`` and collate
-        return super(ImageClassificationInferencer, self).preprocess(inputs, batch_size)
+        # BaseInferencer.preprocess: chunk ``map(self.pipeline, inputs)`` and
+        # collate
+        return super(ImageClassificationInferencer,
+                     self).preprocess(inputs, batch_size)
 
     def _inputs_to_list(self, inputs) -> list:
         if isinstance(inputs, np.ndarray) and inputs.ndim == 4:
             return list(inputs)  # a batch N x H x W x 3
         return super()._inputs_to_list(inputs)
 
-    def postprocess(self, preds, visualization, return_datasamples=False, topk: int = 5):
+    def postprocess(self,
+                    preds,
+                    visualization,
+                    return_datasamples=False,
+                    topk: int = 5):
         results = super().postprocess(preds, visualization, return_datasamples)
         if return_datasamples:
             return results
@@ -205,9 +235,13 @@ class CIFARInferencer(ImageClassificationInferencer):
         return results
 
 
-def inference_model(model, images: Union[ImageInput, Sequence[ImageInput]], topk: int = 5,
-                    batch_size: int = 32, keep_ratio: bool = True) -> Union[dict, List[dict]]:
-    """Classify one image or a list of images with a model from :func:`init_model`.
+def inference_model(model,
+                    images: Union[ImageInput, Sequence[ImageInput]],
+                    topk: int = 5,
+                    batch_size: int = 32,
+                    keep_ratio: bool = True) -> Union[dict, List[dict]]:
+    """Classify one image or a list of images with a model from
+    :func:`init_model`.
 
     Args:
         model: The classifier.
@@ -222,8 +256,8 @@ def inference_model(model, images: Union[ImageInput, Sequence[ImageInput]], topk
         ``pred_class``, ``pred_scores`` (all classes) and ``topk_labels``,
         ``topk_scores``, ``topk_classes``. A single image gives one dict.
     """
-    single = not isinstance(images, (list, tuple)) and not (
-        isinstance(images, np.ndarray) and images.ndim == 4)
+    single = not isinstance(images, (list, tuple)) and not (isinstance(
+        images, np.ndarray) and images.ndim == 4)
     inferencer = CIFARInferencer(model, keep_ratio=keep_ratio)
     with contextlib.redirect_stdout(sys.stderr):  # the parent's progress bar
         results = inferencer(images, batch_size=batch_size, topk=topk)

@@ -12,16 +12,20 @@ from mmengine.runner import Runner
 from cifar_plugins.errors import ConfigError, user_error_message
 from cifar_plugins.registry import DATASETS
 
-__all__ = ['ConfigError', 'build_runner', 'check_config', 'check_num_classes',
-           'merge_cfg_options', 'run_with_clear_errors']
+__all__ = [
+    'ConfigError', 'build_runner', 'check_config', 'check_num_classes',
+    'merge_cfg_options', 'run_with_clear_errors'
+]
 
 
 def _dataset_num_classes(dataset_cfg):
     if not dataset_cfg:
         return None, None
-    dataset_cfg = dataset_cfg.get('dataset', dataset_cfg)  # wrappers like RepeatDataset
+    dataset_cfg = dataset_cfg.get('dataset',
+                                  dataset_cfg)  # wrappers like RepeatDataset
     dataset_type = dataset_cfg.get('type')
-    cls = DATASETS.get(dataset_type) if isinstance(dataset_type, str) else dataset_type
+    cls = DATASETS.get(dataset_type) if isinstance(dataset_type,
+                                                   str) else dataset_type
     classes = (getattr(cls, 'METAINFO', None) or {}).get('classes')
     metainfo = dataset_cfg.get('metainfo') or {}
     classes = metainfo.get('classes', classes)
@@ -29,7 +33,8 @@ def _dataset_num_classes(dataset_cfg):
 
 
 def check_num_classes(cfg):
-    """Check that head, data preprocessor and datasets agree on the class count.
+    """Check that head, data preprocessor and datasets agree on the class
+    count.
 
     Args:
         cfg (Config): The config.
@@ -42,30 +47,37 @@ def check_num_classes(cfg):
     head = model.get('head') or {}
     if head.get('num_classes') is not None:
         counts['model.head.num_classes'] = head['num_classes']
-    preproc = model.get('data_preprocessor') or cfg.get('data_preprocessor') or {}
+    preproc = model.get('data_preprocessor') or cfg.get(
+        'data_preprocessor') or {}
     if preproc.get('num_classes') is not None:
         counts['data_preprocessor.num_classes'] = preproc['num_classes']
     for split in ('train', 'val', 'test'):
-        name, n = _dataset_num_classes((cfg.get(f'{split}_dataloader') or {}).get('dataset'))
+        name, n = _dataset_num_classes((cfg.get(f'{split}_dataloader')
+                                        or {}).get('dataset'))
         if n is not None:
             counts[f'{split}_dataloader.dataset ({name})'] = n
     if len(set(counts.values())) > 1:
         listing = ', '.join(f'{k}={v}' for k, v in counts.items())
-        raise ConfigError(f'Inconsistent number of classes: {listing}. Set '
-                          f'model.head.num_classes and data_preprocessor.num_classes '
-                          f'to the dataset\'s class count.')
+        raise ConfigError(
+            f'Inconsistent number of classes: {listing}. Set '
+            f'model.head.num_classes and data_preprocessor.num_classes '
+            f'to the dataset\'s class count.')
 
 
-_FORWARDED = ('data_root', 'data_prefix', 'download')  # InMemoryBatchDataset passes them on
+_FORWARDED = ('data_root', 'data_prefix', 'download'
+              )  # InMemoryBatchDataset passes them on
 
 
 def _walk_datasets(dataset_cfg):
-    """Dataset configs inside wrappers (``dataset=``) and concatenations (``datasets=``)."""
+    """Dataset configs inside wrappers (``dataset=``) and concatenations
+    (``datasets=``)."""
     if not isinstance(dataset_cfg, dict):
         return
     if isinstance(dataset_cfg.get('dataset'), dict):
         inner = dict(dataset_cfg['dataset'])
-        inner.update({k: dataset_cfg[k] for k in _FORWARDED if k in dataset_cfg})
+        inner.update(
+            {k: dataset_cfg[k]
+             for k in _FORWARDED if k in dataset_cfg})
         yield from _walk_datasets(inner)
     elif isinstance(dataset_cfg.get('datasets'), (list, tuple)):
         for child in dataset_cfg['datasets']:
@@ -94,25 +106,31 @@ def check_dataloaders(cfg, splits=('train', 'val', 'test')):
             continue
         batch_size = loader.get('batch_size')
         if batch_size is not None and (isinstance(batch_size, bool)
-                                       or not isinstance(batch_size, int) or batch_size < 1):
-            raise ConfigError(f'{split}_dataloader.batch_size must be a positive integer, got '
-                              f'{batch_size!r}: set e.g. --cfg-options '
-                              f'{split}_dataloader.batch_size=128')
+                                       or not isinstance(batch_size, int)
+                                       or batch_size < 1):
+            raise ConfigError(
+                f'{split}_dataloader.batch_size must be a '
+                f'positive integer, got {batch_size!r}: set e.g. '
+                f'--cfg-options {split}_dataloader.batch_size=128')
         if split not in splits:
             continue
         if loader.get('persistent_workers') and not loader.get('num_workers'):
-            raise ConfigError(f'{split}_dataloader.persistent_workers=True needs num_workers '
-                              f'> 0: set {split}_dataloader.persistent_workers=False too')
+            raise ConfigError(
+                f'{split}_dataloader.persistent_workers=True '
+                'needs num_workers > 0: set '
+                f'{split}_dataloader.persistent_workers=False too')
         for dataset_cfg in _walk_datasets(loader.get('dataset')):
             dataset_type = dataset_cfg.get('type')
-            cls = DATASETS.get(dataset_type) if isinstance(dataset_type, str) else dataset_type
+            cls = DATASETS.get(dataset_type) if isinstance(
+                dataset_type, str) else dataset_type
             check = getattr(cls, 'check_data_config', None)
             if check is not None:
                 check(dataset_cfg, key=f'{split}_dataloader.dataset.data_root')
 
 
 def check_config(cfg, splits=('train', 'val', 'test')):
-    """All up-front checks of :func:`build_runner` (classes, batch sizes, data).
+    """All up-front checks of :func:`build_runner` (classes, batch sizes,
+    data).
 
     Args:
         cfg (Config): The config.
@@ -143,7 +161,8 @@ def merge_cfg_options(cfg, options):
     for key, value in options.items():
         parts, node = key.split('.'), root
         for depth in range(len(parts) - 1):
-            part, child, prefix = parts[depth], parts[depth + 1], '.'.join(parts[:depth + 1])
+            part, child, prefix = parts[depth], parts[depth + 1], '.'.join(
+                parts[:depth + 1])
             if isinstance(node, dict):
                 if part not in node:
                     break  # a new key: mmengine creates the dicts below it
@@ -152,24 +171,29 @@ def merge_cfg_options(cfg, options):
                 node = node[int(part)]
             if isinstance(node, dict):
                 continue
-            if isinstance(node, list) and child.isdigit() and int(child) < len(node):
+            if isinstance(node,
+                          list) and child.isdigit() and int(child) < len(node):
                 continue
             if isinstance(node, list):
-                problem = (f'a list of {len(node)} items, so {child!r} is not one of its '
-                           f'indices 0..{len(node) - 1}')
+                problem = (f'a list of {len(node)} items, so {child!r} is '
+                           f'not one of its indices 0..{len(node) - 1}')
             else:
-                problem = (f'{type(node).__name__} {node!r}, not a dict, so it has no key '
-                           f'{child!r}; set {prefix}=... as a whole instead')
-            raise ConfigError(f'--cfg-options {key}={value}: {prefix} is {problem}')
+                problem = (
+                    f'{type(node).__name__} {node!r}, not a dict, so it has '
+                    f'no key {child!r}; set {prefix}=... as a whole instead')
+            raise ConfigError(
+                f'--cfg-options {key}={value}: {prefix} is {problem}')
     cfg.merge_from_dict(options)
     return cfg
 
 
-_SESSION_DIR = re.compile(r'^\d{8}_\d{6}$')  # mmengine's <timestamp> log folder
+_SESSION_DIR = re.compile(
+    r'^\d{8}_\d{6}$')  # mmengine's <timestamp> log folder
 
 
 def _work_dir_state(work_dir):
-    """(topmost folder that does not exist yet, entries of work_dir) before a build."""
+    """(topmost folder that does not exist yet, entries of work_dir) before a
+    build."""
     if not isinstance(work_dir, str):
         return None, None
     path, created = osp.abspath(work_dir), None
@@ -178,7 +202,8 @@ def _work_dir_state(work_dir):
         if parent == path:
             break
         path = parent
-    entries = set(os.listdir(work_dir)) if created is None and osp.isdir(work_dir) else None
+    entries = set(os.listdir(
+        work_dir)) if created is None and osp.isdir(work_dir) else None
     return created, entries
 
 
@@ -227,7 +252,8 @@ def build_runner(cfg, splits=('train', 'val', 'test')):
 
 
 def run_with_clear_errors(main, *args, **kwargs):
-    """Run a tool's ``main``; a user error becomes one ``ERROR:`` line and exit code 1.
+    """Run a tool's ``main``; a user error becomes one ``ERROR:`` line and exit
+    code 1.
 
     What counts as a user error is decided by
     :func:`cifar_plugins.errors.user_error_message`; any other exception

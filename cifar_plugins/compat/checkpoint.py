@@ -1,4 +1,5 @@
-"""Load mmengine checkpoints with ``torch.load(weights_only=True)`` on every path.
+"""Load mmengine checkpoints with ``torch.load(weights_only=True)`` on every
+path.
 
 Since torch 2.6 ``torch.load`` defaults to ``weights_only=True``, whose
 unpickler only rebuilds tensors, containers and an allowlist of globals. An
@@ -37,7 +38,8 @@ SAFE_LOADER_FLAG = '_cifar_plugins_safe_loader'
 
 
 class CheckpointLoadError(RuntimeError):
-    """A checkpoint is missing, corrupt, or references a non-allowlisted global."""
+    """A checkpoint is missing, corrupt, or references a non-allowlisted
+    global."""
 
 
 def _numpy_globals():
@@ -56,7 +58,9 @@ def _numpy_globals():
     # numpy>=1.25 pickles dtypes as instances of per-type classes
     dtypes = getattr(np, 'dtypes', None)
     if dtypes is not None:
-        found += [getattr(dtypes, n) for n in dir(dtypes) if n.endswith('DType')]
+        found += [
+            getattr(dtypes, n) for n in dir(dtypes) if n.endswith('DType')
+        ]
     return found
 
 
@@ -64,7 +68,8 @@ def _numpy_globals():
 # from ``HistoryBuffer._statistics_methods``, which any code (or, before
 # :func:`_history_buffer_setstate`, any checkpoint) can extend.
 HISTORY_BUFFER_METHODS = frozenset({'min', 'max', 'mean', 'current'})
-_HISTORY_BUFFER_STATE = frozenset({'_log_history', '_count_history', 'max_length'})
+_HISTORY_BUFFER_STATE = frozenset(
+    {'_log_history', '_count_history', 'max_length'})
 
 
 def history_buffer_getattr(obj, name):
@@ -79,8 +84,8 @@ def history_buffer_getattr(obj, name):
     if obj is HistoryBuffer and name in HISTORY_BUFFER_METHODS:
         return getattr(HistoryBuffer, name)
     raise pickle.UnpicklingError(
-        f'getattr({getattr(obj, "__name__", type(obj).__name__)}, {name!r}) is not '
-        f'allowed in a checkpoint')
+        f'getattr({getattr(obj, "__name__", type(obj).__name__)}, '
+        f'{name!r}) is not allowed in a checkpoint')
 
 
 def _history_buffer_setstate(self, state):
@@ -103,28 +108,32 @@ _history_buffer_setstate._cifar_plugins = True
 # HistoryBuffer's defaults are registered on first instantiation
 HistoryBuffer()
 
-SAFE_GLOBALS = ([HistoryBuffer, (history_buffer_getattr, 'builtins.getattr')]
-                + _numpy_globals())
+SAFE_GLOBALS = ([HistoryBuffer, (history_buffer_getattr, 'builtins.getattr')] +
+                _numpy_globals())
 
-
-# torch's weights-only unpickler messages for a global, call or build it refuses
-_REFUSAL_MARKERS = ('unsupported global', 'not allowed in a checkpoint', 'unsupported operand',
-                    'can only build', 'unrecognized function', 'allowed global', 'is blocked')
+# torch's weights-only unpickler messages for a global, call or build it
+# refuses
+_REFUSAL_MARKERS = ('unsupported global', 'not allowed in a checkpoint',
+                    'unsupported operand', 'can only build',
+                    'unrecognized function', 'allowed global', 'is blocked')
 
 
 def _refusal_line(message):
     lines = [line.strip() for line in message.splitlines() if line.strip()]
-    return next((line for line in lines
-                 if any(marker in line.lower() for marker in _REFUSAL_MARKERS)),
-                lines[-1] if lines else 'refused by the weights-only unpickler')
+    return next(
+        (line for line in lines if any(marker in line.lower()
+                                       for marker in _REFUSAL_MARKERS)),
+        lines[-1] if lines else 'refused by the weights-only unpickler')
 
 
 def _describe(source):
-    return source if isinstance(source, str) else getattr(source, 'name', 'the checkpoint')
+    return source if isinstance(source, str) else getattr(
+        source, 'name', 'the checkpoint')
 
 
 def safe_torch_load(source, map_location=None, name=None):
-    """``torch.load(weights_only=True)`` of a path or file object, with clear errors.
+    """``torch.load(weights_only=True)`` of a path or file object, with clear
+    errors.
 
     Args:
         source (str | file-like): Local path or binary file object.
@@ -144,30 +153,33 @@ def safe_torch_load(source, map_location=None, name=None):
     try:
         # weights_only is passed explicitly: TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD
         # only overrides loads that leave it out.
-        checkpoint = torch.load(source, map_location=map_location, weights_only=True)
+        checkpoint = torch.load(
+            source, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         message = str(err)
         if any(marker in message.lower() for marker in _REFUSAL_MARKERS):
             raise CheckpointLoadError(
-                f'Refused to load {name}: it needs a Python object that is not '
-                f'on the safe list, so it was not unpickled and none of its code ran.'
-                f' If you trust the file and it only holds data, add that type with '
-                f'torch.serialization.add_safe_globals. Details: '
-                f'{_refusal_line(message)}') from None
+                f'Refused to load {name}: it needs a Python object that is '
+                'not on the safe list, so it was not unpickled and none of '
+                'its code ran. If you trust the file and it only holds data, '
+                'add that type with torch.serialization.add_safe_globals. '
+                f'Details: {_refusal_line(message)}') from None
         raise _corrupt(name, err) from None
     except MemoryError:
         raise
-    except Exception as err:  # any parse failure of untrusted bytes means a bad file
+    # any parse failure of untrusted bytes means a bad file
+    except Exception as err:
         raise _corrupt(name, err) from None
     if not isinstance(checkpoint, Mapping):
         raise CheckpointLoadError(
-            f'Cannot use {name}: a checkpoint must hold a dict (state_dict, meta, ...), '
-            f'this one holds a {type(checkpoint).__name__}.')
+            f'Cannot use {name}: a checkpoint must hold a dict (state_dict, '
+            f'meta, ...), this one holds a {type(checkpoint).__name__}.')
     for key in ('state_dict', 'meta', 'message_hub'):
         if key in checkpoint and not isinstance(checkpoint[key], Mapping):
             raise CheckpointLoadError(
-                f'Cannot use {name}: its {key!r} is a {type(checkpoint[key]).__name__}, '
-                f'not a dict; the file is corrupt or was not written by mmengine.')
+                f'Cannot use {name}: its {key!r} is a '
+                f'{type(checkpoint[key]).__name__}, not a dict; the file is '
+                'corrupt or was not written by mmengine.')
     return checkpoint
 
 
@@ -200,8 +212,8 @@ def safe_load_from_local(filename, map_location=None):
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise CheckpointLoadError(
-            f'Checkpoint not found: {filename}. Check the path (training writes '
-            f'work_dirs/<config name>/epoch_N.pth and last_checkpoint).')
+            f'Checkpoint not found: {filename}. Check the path (training '
+            'writes work_dirs/<config name>/epoch_N.pth and last_checkpoint).')
     return safe_torch_load(filename, map_location)
 
 
@@ -224,8 +236,9 @@ def _download_to_cache(url, model_dir=None, progress=False):
             torch.hub.download_url_to_file(url, cached, progress=progress)
         except (OSError, ValueError) as err:  # URLError/HTTPError are OSErrors
             raise CheckpointLoadError(
-                f'Cannot download {url}: {err}. Check the URL and the network, or '
-                f'download the file yourself and pass its local path.') from None
+                f'Cannot download {url}: {err}. Check the '
+                'URL and the network, or download the '
+                'file yourself and pass its local path.') from None
 
     rank, world_size = get_dist_info()
     if rank == 0:
@@ -237,10 +250,16 @@ def _download_to_cache(url, model_dir=None, progress=False):
     return cached
 
 
-def safe_load_from_http(filename, map_location=None, model_dir=None, progress=False):
-    """``http(s)://`` loader: download into torch hub's cache, then load safely."""
-    return safe_torch_load(_download_to_cache(filename, model_dir, progress),
-                           map_location, name=filename)
+def safe_load_from_http(filename,
+                        map_location=None,
+                        model_dir=None,
+                        progress=False):
+    """``http(s)://`` loader: download into torch hub's cache, then load
+    safely."""
+    return safe_torch_load(
+        _download_to_cache(filename, model_dir, progress),
+        map_location,
+        name=filename)
 
 
 def _lookup(table, model_name, scheme):
@@ -248,16 +267,21 @@ def _lookup(table, model_name, scheme):
         return table[model_name]
     except KeyError:
         raise CheckpointLoadError(
-            f'Unknown model name {scheme}{model_name}: not in mmengine\'s model list '
-            f'for {scheme}. Check the name, or pass a local path or URL.') from None
+            f'Unknown model name {scheme}{model_name}: '
+            f'not in mmengine\'s model list for {scheme}. '
+            'Check the name, or pass a local path or URL.') from None
 
 
 def safe_load_from_torchvision(filename, map_location=None):
     """``torchvision://NAME`` (and deprecated ``modelzoo://NAME``) loader."""
-    scheme = 'modelzoo://' if filename.startswith('modelzoo://') else 'torchvision://'
+    scheme = 'modelzoo://' if filename.startswith(
+        'modelzoo://') else 'torchvision://'
     if scheme == 'modelzoo://':
-        print_log('The URL scheme of "modelzoo://" is deprecated, please use '
-                  '"torchvision://" instead', logger='current', level=logging.WARNING)
+        print_log(
+            'The URL scheme of "modelzoo://" is deprecated, please use '
+            '"torchvision://" instead',
+            logger='current',
+            level=logging.WARNING)
     model_name = filename[len(scheme):]
     url = _lookup(mm_ckpt.get_torchvision_models(), model_name, scheme)
     return safe_load_from_http(url, map_location=map_location)
@@ -265,14 +289,16 @@ def safe_load_from_torchvision(filename, map_location=None):
 
 def safe_load_from_openmmlab(filename, map_location=None):
     """``open-mmlab://NAME`` / ``openmmlab://NAME`` loader."""
-    scheme = 'open-mmlab://' if filename.startswith('open-mmlab://') else 'openmmlab://'
+    scheme = 'open-mmlab://' if filename.startswith(
+        'open-mmlab://') else 'openmmlab://'
     model_name = filename[len(scheme):]
-    model_name = mm_ckpt.get_deprecated_model_names().get(model_name, model_name)
+    model_name = mm_ckpt.get_deprecated_model_names().get(
+        model_name, model_name)
     model_url = _lookup(mm_ckpt.get_external_models(), model_name, scheme)
     if model_url.startswith(('http://', 'https://')):
         return safe_load_from_http(model_url, map_location=map_location)
-    return safe_load_from_local(osp.join(mm_ckpt._get_mmengine_home(), model_url),
-                                map_location)
+    return safe_load_from_local(
+        osp.join(mm_ckpt._get_mmengine_home(), model_url), map_location)
 
 
 def safe_load_from_mmcls(filename, map_location=None):
@@ -284,12 +310,13 @@ def safe_load_from_mmcls(filename, map_location=None):
 
 
 def safe_load_from_pavi(filename, map_location=None):
-    """``pavi://PATH`` loader: download with pavi's modelcloud, then load safely."""
+    """``pavi://PATH`` loader: download with pavi's modelcloud, then load
+    safely."""
     try:
         from pavi import modelcloud
     except ImportError:
-        raise CheckpointLoadError(
-            f'Cannot load {filename}: pavi is not installed (pip install pavi).') from None
+        raise CheckpointLoadError(f'Cannot load {filename}: pavi is not '
+                                  'installed (pip install pavi).') from None
     model = modelcloud.get(filename[len('pavi://'):])
     with TemporaryDirectory() as tmp_dir:
         downloaded = osp.join(tmp_dir, model.name)
@@ -298,9 +325,11 @@ def safe_load_from_pavi(filename, map_location=None):
 
 
 def safe_load_from_ceph(filename, map_location=None, backend='petrel'):
-    """``s3://`` / ``petrel://`` loader: bytes from the file backend, loaded safely."""
+    """``s3://`` / ``petrel://`` loader: bytes from the file backend, loaded
+    safely."""
     from mmengine.fileio import get_file_backend
-    file_backend = get_file_backend(filename, backend_args={'backend': backend})
+    file_backend = get_file_backend(
+        filename, backend_args={'backend': backend})
     with io.BytesIO(file_backend.get(filename)) as buffer:
         return safe_torch_load(buffer, map_location, name=filename)
 
@@ -325,8 +354,10 @@ def mark_safe_loader(loader):
 
 
 def unsafe_schemes():
-    """Prefixes registered in ``CheckpointLoader`` whose loader is not one of ours."""
-    return sorted(prefix for prefix, loader in CheckpointLoader._schemes.items()
+    """Prefixes registered in ``CheckpointLoader`` whose loader is not one of
+    ours."""
+    return sorted(prefix
+                  for prefix, loader in CheckpointLoader._schemes.items()
                   if not getattr(loader, SAFE_LOADER_FLAG, False))
 
 
@@ -337,10 +368,12 @@ def install_safe_loading():
     if not getattr(HistoryBuffer.__setstate__, '_cifar_plugins', False):
         HistoryBuffer.__setstate__ = _history_buffer_setstate
     for prefixes, loader in SAFE_SCHEME_LOADERS.items():
-        CheckpointLoader.register_scheme(prefixes=prefixes, loader=mark_safe_loader(loader),
-                                         force=True)
+        CheckpointLoader.register_scheme(
+            prefixes=prefixes, loader=mark_safe_loader(loader), force=True)
     stray = unsafe_schemes()
     if stray:  # a scheme registered before us by another package
-        print_log(f'Checkpoint schemes without a weights-only loader (registered by another '
-                  f'package; loads through them are not checked): {stray}',
-                  logger='current', level=logging.WARNING)
+        print_log(
+            'Checkpoint schemes without a weights-only loader (registered by '
+            f'another package; loads through them are not checked): {stray}',
+            logger='current',
+            level=logging.WARNING)

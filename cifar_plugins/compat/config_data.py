@@ -28,32 +28,43 @@ def _value(node):
         return node.value
     if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
         items = [_value(elt) for elt in node.elts]
-        return {ast.List: list, ast.Tuple: tuple, ast.Set: set}[type(node)](items)
+        return {
+            ast.List: list,
+            ast.Tuple: tuple,
+            ast.Set: set
+        }[type(node)](
+            items)
     if isinstance(node, ast.Dict):
         if any(key is None for key in node.keys):
             raise _NotData('"**" in a dict literal')
         return {_value(k): _value(v) for k, v in zip(node.keys, node.values)}
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
             and node.func.id == 'dict' and len(node.args) <= 1:
-        # pretty_text writes dict(k=v) and, for keys that are not names, dict({...})
+        # pretty_text writes dict(k=v) and, for keys that are not names,
+        # dict({...})
         if any(kw.arg is None for kw in node.keywords):
             raise _NotData('"**" in dict(...)')
         result = _value(node.args[0]) if node.args else {}
         if not isinstance(result, dict):
-            raise _NotData(f'dict() of a {type(result).__name__} at line {node.lineno}')
+            raise _NotData(
+                f'dict() of a {type(result).__name__} at line {node.lineno}')
         result.update({kw.arg: _value(kw.value) for kw in node.keywords})
         return result
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op,
+                                                    (ast.USub, ast.UAdd)):
         operand = _value(node.operand)
-        if isinstance(operand, (int, float, complex)) and not isinstance(operand, bool):
+        if isinstance(operand,
+                      (int, float, complex)) and not isinstance(operand, bool):
             return -operand if isinstance(node.op, ast.USub) else operand
     if isinstance(node, ast.Name) and node.id in _NAMED_FLOATS:
         return _NAMED_FLOATS[node.id]
-    raise _NotData(f'{type(node).__name__} at line {getattr(node, "lineno", "?")}')
+    raise _NotData(
+        f'{type(node).__name__} at line {getattr(node, "lineno", "?")}')
 
 
 def parse_config_text(text):
-    """``dict`` of the top-level assignments in ``text``, evaluated as literals.
+    """``dict`` of the top-level assignments in ``text``, evaluated as
+    literals.
 
     Args:
         text (str): Python config text such as mmengine's ``pretty_text``.
@@ -68,18 +79,21 @@ def parse_config_text(text):
     try:
         tree = ast.parse(text, mode='exec')
     except SyntaxError as err:
-        raise _NotData(f'not valid Python ({err.msg}, line {err.lineno})') from None
+        raise _NotData(
+            f'not valid Python ({err.msg}, line {err.lineno})') from None
     result = {}
     for stmt in tree.body:
         if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
                 and isinstance(stmt.targets[0], ast.Name)):
-            raise _NotData(f'{type(stmt).__name__} statement at line {stmt.lineno}')
+            raise _NotData(
+                f'{type(stmt).__name__} statement at line {stmt.lineno}')
         result[stmt.targets[0].id] = _value(stmt.value)
     return result
 
 
 def config_from_text(text, source='the checkpoint'):
-    """A :class:`Config` from config text stored in a checkpoint, without running it.
+    """A :class:`Config` from config text stored in a checkpoint, without
+    running it.
 
     Args:
         text (str): The stored text (``meta['cfg']``).
@@ -93,12 +107,12 @@ def config_from_text(text, source='the checkpoint'):
     """
     if not isinstance(text, str):
         raise CheckpointLoadError(
-            f'The config stored in {source} is a {type(text).__name__}, not config text; '
-            f'pass the config file with --config.')
+            f'The config stored in {source} is a {type(text).__name__}, '
+            'not config text; pass the config file with --config.')
     try:
         return Config(parse_config_text(text))
     except (ValueError, TypeError) as err:
         raise CheckpointLoadError(
-            f'Refused the config stored in {source}: it is not a plain data config '
-            f'({err}), and stored configs are never executed. Pass the config file '
-            f'with --config.') from None
+            f'Refused the config stored in {source}: it is not a '
+            f'plain data config ({err}), and stored configs are never '
+            'executed. Pass the config file with --config.') from None

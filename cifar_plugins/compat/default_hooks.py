@@ -1,4 +1,5 @@
-"""``default_hooks.NAME=None`` removes any default hook, not only mmengine's six.
+"""``default_hooks.NAME=None`` removes any default hook, not only mmengine's
+six.
 
 mmengine's ``Runner.register_default_hooks`` pops ``None`` entries only for
 its own names (timer, logger, ...) and asserts on others, so a default hook
@@ -18,9 +19,14 @@ def patch_default_hooks():
 
     def register_default_hooks(self, hooks=None):
         if hooks is not None:
-            mm_defaults = {'runtime_info', 'timer', 'sampler_seed', 'logger',
-                           'param_scheduler', 'checkpoint'}
-            hooks = {k: v for k, v in hooks.items() if v is not None or k in mm_defaults}
+            mm_defaults = {
+                'runtime_info', 'timer', 'sampler_seed', 'logger',
+                'param_scheduler', 'checkpoint'
+            }
+            hooks = {
+                k: v
+                for k, v in hooks.items() if v is not None or k in mm_defaults
+            }
         return original(self, hooks)
 
     setattr(register_default_hooks, _PATCHED, True)

@@ -21,16 +21,20 @@ _PATCHED = '_cifar_plugins_cpu_patch'
 
 def _cpu_backend(backend):
     if backend not in ('gloo', 'mpi'):
-        print_log(f'CUDA is not available: using the "gloo" backend instead of '
-                  f'"{backend}" for CPU processes.', logger='current')
+        print_log(
+            f'CUDA is not available: using the "gloo" backend instead of '
+            f'"{backend}" for CPU processes.',
+            logger='current')
         return 'gloo'
     return backend
 
 
 def _wrap_init(original, prepare_env):
+
     def init(backend, *args, init_backend='torch', **kwargs):
         if torch.cuda.is_available() or init_backend != 'torch':
-            return original(backend, *args, init_backend=init_backend, **kwargs)
+            return original(
+                backend, *args, init_backend=init_backend, **kwargs)
         prepare_env(*args, **kwargs)
         kwargs.pop('port', None)
         torch_dist.init_process_group(backend=_cpu_backend(backend), **kwargs)
@@ -68,8 +72,11 @@ def _patch_ddp_init():
         if param is not None and param.device.type == 'cpu':
             kwargs['device_ids'] = None  # DDP on CPU takes no device ids
             kwargs.pop('output_device', None)
-        original(self, module, detect_anomalous_params=detect_anomalous_params,
-                 **kwargs)
+        original(
+            self,
+            module,
+            detect_anomalous_params=detect_anomalous_params,
+            **kwargs)
 
     setattr(__init__, _PATCHED, True)
     MMDistributedDataParallel.__init__ = __init__
@@ -80,6 +87,6 @@ def patch_distributed():
     if not getattr(dist_utils._init_dist_pytorch, _PATCHED, False):
         dist_utils._init_dist_pytorch = _wrap_init(
             dist_utils._init_dist_pytorch, _pytorch_env)
-        dist_utils._init_dist_slurm = _wrap_init(
-            dist_utils._init_dist_slurm, _slurm_env)
+        dist_utils._init_dist_slurm = _wrap_init(dist_utils._init_dist_slurm,
+                                                 _slurm_env)
     _patch_ddp_init()

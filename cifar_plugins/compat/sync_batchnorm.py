@@ -18,9 +18,8 @@ model on the CPU; a CUDA model still gets ``torch.nn.SyncBatchNorm``.
 """
 import torch
 import torch.distributed as torch_dist
-from torch.nn.modules.batchnorm import _BatchNorm
-
 from mmpretrain.registry import MODELS
+from torch.nn.modules.batchnorm import _BatchNorm
 
 _PATCHED = '_cifar_plugins_cpu_sync_bn'
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
@@ -34,41 +33,53 @@ def _layout(x):
 
 
 class _SyncBatchNormFunction(torch.autograd.Function):
-    """Batch normalisation with moments and their gradients summed over a group."""
+    """Batch normalisation with moments and their gradients summed over a
+    group."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias, running_mean, running_var, eps, factor, group):
+    def forward(ctx, x, weight, bias, running_mean, running_var, eps, factor,
+                group):
         dims, shape = _layout(x)
         channels = x.shape[1]
         compute = torch.float32 if x.dtype in _LOW_PRECISION else x.dtype
         xc = x.to(compute)
         n_local = xc.numel() // channels if channels else 0
         if n_local > 0:
-            # local mean and centred sum of squares (two passes, accurate), turned
-            # into sum and sum of squares in float64 so that the subtraction of
-            # the squared global mean below cancels nothing significant
+            # local mean and centred sum of squares (two passes, accurate),
+            # turned into sum and sum of squares in float64 so that the
+            # subtraction of the squared global mean below cancels nothing
+            # significant
             local_mean = xc.mean(dims)
-            local_m2 = (xc - local_mean.view(shape)).square().sum(dims).double()
+            local_m2 = (xc -
+                        local_mean.view(shape)).square().sum(dims).double()
             local_mean = local_mean.double()
             sums = local_mean * n_local
             squares = local_m2 + local_mean.square() * n_local
         else:
-            sums = squares = torch.zeros(channels, dtype=torch.float64, device=x.device)
-        count = torch.full((1,), float(n_local), dtype=torch.float64, device=x.device)
+            sums = squares = torch.zeros(
+                channels, dtype=torch.float64, device=x.device)
+        count = torch.full((1, ),
+                           float(n_local),
+                           dtype=torch.float64,
+                           device=x.device)
         stats = torch.cat([sums, squares, count])
         torch_dist.all_reduce(stats, group=group)
         total = int(round(stats[-1].item()))
         if total <= 1:
-            raise ValueError('Expected more than 1 value per channel when training, got '
-                             f'{total} over all processes (input size {list(x.shape)})')
+            raise ValueError(
+                'Expected more than 1 value per channel when training, got '
+                f'{total} over all processes (input size {list(x.shape)})')
         mean = stats[:channels] / total
-        var = (stats[channels:2 * channels] / total - mean.square()).clamp_(min=0)
+        var = (stats[channels:2 * channels] / total -
+               mean.square()).clamp_(min=0)
         invstd = (var + eps).rsqrt()
 
         if running_mean is not None and factor is not None:
-            running_mean.mul_(1 - factor).add_(mean.to(running_mean.dtype), alpha=factor)
+            running_mean.mul_(1 - factor).add_(
+                mean.to(running_mean.dtype), alpha=factor)
             unbiased = var * (total / (total - 1))
-            running_var.mul_(1 - factor).add_(unbiased.to(running_var.dtype), alpha=factor)
+            running_var.mul_(1 - factor).add_(
+                unbiased.to(running_var.dtype), alpha=factor)
 
         mean = mean.to(compute)
         invstd = invstd.to(compute)
@@ -107,8 +118,9 @@ class _SyncBatchNormFunction(torch.autograd.Function):
             mean_dy = both[:channels] / ctx.total
             mean_dy_xhat = both[channels:] / ctx.total
             scale = invstd if weight is None else invstd * weight.to(compute)
-            grad_input = ((dyc - mean_dy.view(shape) - xhat * mean_dy_xhat.view(shape))
-                          * scale.view(shape)).to(x.dtype)
+            grad_input = (
+                (dyc - mean_dy.view(shape) - xhat * mean_dy_xhat.view(shape)) *
+                scale.view(shape)).to(x.dtype)
         return grad_input, grad_weight, grad_bias, None, None, None, None, None
 
 
@@ -139,15 +151,29 @@ class CPUSyncBatchNorm(_BatchNorm):
         dtype (torch.dtype, optional): dtype of the parameters.
     """
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, process_group=None, device=None, dtype=None):
-        super().__init__(num_features, eps, momentum, affine, track_running_stats,
-                         device=device, dtype=dtype)
+    def __init__(self,
+                 num_features,
+                 eps=1e-5,
+                 momentum=0.1,
+                 affine=True,
+                 track_running_stats=True,
+                 process_group=None,
+                 device=None,
+                 dtype=None):
+        super().__init__(
+            num_features,
+            eps,
+            momentum,
+            affine,
+            track_running_stats,
+            device=device,
+            dtype=dtype)
         self.process_group = process_group
 
     def _check_input_dim(self, input):
         if input.dim() < 2:
-            raise ValueError(f'expected at least 2D input (got {input.dim()}D input)')
+            raise ValueError(
+                f'expected at least 2D input (got {input.dim()}D input)')
 
     def _sync_world_size(self):
         if not (torch_dist.is_available() and torch_dist.is_initialized()):
@@ -169,17 +195,19 @@ class CPUSyncBatchNorm(_BatchNorm):
         factor = None
         if self.track_running_stats:
             self.num_batches_tracked.add_(1)
-            factor = (1.0 / float(self.num_batches_tracked) if self.momentum is None
-                      else self.momentum)
+            factor = (1.0 / float(self.num_batches_tracked)
+                      if self.momentum is None else self.momentum)
         running_mean = self.running_mean if self.track_running_stats else None
         running_var = self.running_var if self.track_running_stats else None
-        return _SyncBatchNormFunction.apply(input, self.weight, self.bias, running_mean,
-                                            running_var, self.eps, factor,
+        return _SyncBatchNormFunction.apply(input, self.weight, self.bias,
+                                            running_mean, running_var,
+                                            self.eps, factor,
                                             self.process_group)
 
     @classmethod
     def convert(cls, module, process_group=None):
-        """Replace every BatchNorm of ``module`` by a :class:`CPUSyncBatchNorm`.
+        """Replace every BatchNorm of ``module`` by a
+        :class:`CPUSyncBatchNorm`.
 
         Parameters and buffers are shared with the replaced layers (not
         copied), so an optimizer built before stays valid and the state_dict
@@ -195,8 +223,9 @@ class CPUSyncBatchNorm(_BatchNorm):
         """
         output = module
         if isinstance(module, _BatchNorm) and not isinstance(module, cls):
-            output = cls(module.num_features, module.eps, module.momentum, module.affine,
-                         module.track_running_stats, process_group)
+            output = cls(module.num_features, module.eps, module.momentum,
+                         module.affine, module.track_running_stats,
+                         process_group)
             if module.affine:
                 output.weight = module.weight
                 output.bias = module.bias
@@ -219,12 +248,15 @@ def _on_cpu(module):
 
 
 def _wrap_convert(original):
+
     def convert_sync_batchnorm(module, implementation='torch'):
-        """mmengine's converter; ``'torch'`` on a CPU model gives CPUSyncBatchNorm.
+        """mmengine's converter; ``'torch'`` on a CPU model gives
+        CPUSyncBatchNorm.
 
         Args:
             module (nn.Module): The model to convert.
-            implementation (str): ``'torch'`` or ``'mmcv'`` (mmengine's values).
+            implementation (str): ``'torch'`` or ``'mmcv'`` (mmengine's
+                values).
 
         Returns:
             nn.Module: The converted model.
@@ -239,7 +271,8 @@ def _wrap_convert(original):
 
 
 def patch_sync_batchnorm():
-    """Make ``sync_bn='torch'`` work for CPU models in mmengine's Runner/strategies."""
+    """Make ``sync_bn='torch'`` work for CPU models in mmengine's
+    Runner/strategies."""
     import mmengine.model as mm_model
     import mmengine.model.utils as mm_utils
     import mmengine.runner.runner as mm_runner

@@ -1,4 +1,5 @@
-"""Whole uint8 batches from memory, through the standard DataLoader and sampler.
+"""Whole uint8 batches from memory, through the standard DataLoader and
+sampler.
 
 CIFAR is 150 MB as uint8. mmengine's default path builds every batch from
 per-sample Python (``__getitem__``, the pipeline's ``PackInputs``, collate),
@@ -12,7 +13,8 @@ sharding, resume), so nothing about the order of samples changes.
 """
 import numpy as np
 import torch
-from mmengine.registry import FUNCTIONS  # collate functions live in mmengine's root registry
+# collate functions live in mmengine's root registry
+from mmengine.registry import FUNCTIONS
 from mmpretrain.structures import DataSample
 
 from cifar_plugins.registry import DATASETS
@@ -20,7 +22,8 @@ from cifar_plugins.registry import DATASETS
 
 @DATASETS.register_module()
 class InMemoryBatchDataset:
-    """Wrap an image classification dataset so batches are gathered from memory.
+    """Wrap an image classification dataset so batches are gathered from
+    memory.
 
     Args:
         dataset (dict | Dataset): The dataset (config), e.g.
@@ -44,18 +47,22 @@ class InMemoryBatchDataset:
         if isinstance(dataset, dict):
             dataset = DATASETS.build({**dataset, **dataset_overrides})
         elif dataset_overrides:
-            raise TypeError(f'InMemoryBatchDataset: {sorted(dataset_overrides)} can only be '
-                            f'set when the dataset is given as a config dict')
+            raise TypeError(
+                f'InMemoryBatchDataset: {sorted(dataset_overrides)} can '
+                'only be set when the dataset is given as a config dict')
         self.dataset = dataset
         infos = [dataset.get_data_info(i) for i in range(len(dataset))]
         if not infos:
-            raise ValueError('InMemoryBatchDataset: the wrapped dataset is empty')
+            raise ValueError(
+                'InMemoryBatchDataset: the wrapped dataset is empty')
         images = np.stack([info['img'] for info in infos])
         if images.dtype != np.uint8 or images.ndim != 4:
-            raise ValueError(f'InMemoryBatchDataset needs H x W x C uint8 images of one size, '
-                             f'got an array of {images.dtype} with shape {images.shape}')
+            raise ValueError('InMemoryBatchDataset needs H x W x C '
+                             'uint8 images of one size, got an array of '
+                             f'{images.dtype} with shape {images.shape}')
         self.images = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
-        self.labels = torch.as_tensor([int(info['gt_label']) for info in infos])
+        self.labels = torch.as_tensor(
+            [int(info['gt_label']) for info in infos])
         if pin_memory and torch.cuda.is_available():
             self.images = self.images.pin_memory()
 
@@ -76,19 +83,24 @@ class InMemoryBatchDataset:
         index = torch.as_tensor(indices, dtype=torch.long)
         labels = self.labels[index]
         samples = []
-        # (1,) int64 views of the batch's labels: set_gt_label's dtype and shape, ~3x cheaper
+        # (1,) int64 views of the batch's labels: set_gt_label's dtype and
+        # shape, ~3x cheaper
         for label in labels.split(1):
             sample = DataSample()
             sample.gt_label = label
             samples.append(sample)
-        return dict(inputs=self.images[index], data_samples=samples, sample_idx=index)
+        return dict(
+            inputs=self.images[index], data_samples=samples, sample_idx=index)
 
 
 @FUNCTIONS.register_module()
 def batch_passthrough(batch):
-    """Collate function for :class:`InMemoryBatchDataset`: the batch is ready."""
-    if isinstance(batch, list):  # a single __getitem__ per sample (no batch sampler)
-        return dict(inputs=torch.cat([b['inputs'] for b in batch]),
-                    data_samples=[s for b in batch for s in b['data_samples']],
-                    sample_idx=torch.cat([b['sample_idx'] for b in batch]))
+    """Collate function for :class:`InMemoryBatchDataset`: the batch is
+    ready."""
+    if isinstance(batch,
+                  list):  # a single __getitem__ per sample (no batch sampler)
+        return dict(
+            inputs=torch.cat([b['inputs'] for b in batch]),
+            data_samples=[s for b in batch for s in b['data_samples']],
+            sample_idx=torch.cat([b['sample_idx'] for b in batch]))
     return batch

@@ -1,4 +1,5 @@
-"""CIFAR datasets that verify content instead of md5 and never unpickle code."""
+"""CIFAR datasets that verify content instead of md5 and never unpickle
+code."""
 import os
 import os.path as osp
 import shutil
@@ -9,8 +10,9 @@ from mmpretrain.datasets import CIFAR10, CIFAR100
 from mmpretrain.datasets.utils import download_and_extract_archive
 
 from cifar_plugins.registry import DATASETS
-from .cifar_files import (SPECS, CIFARDataError, check_data_root, describe_data_root,
-                          load_classes, load_split, prepare_hint)
+from .cifar_files import (SPECS, CIFARDataError, check_data_root,
+                          describe_data_root, load_classes, load_split,
+                          prepare_hint)
 
 
 class _VerifiedCIFARMixin:
@@ -40,7 +42,8 @@ class _VerifiedCIFARMixin:
             key (str): The config key of the path, for messages.
 
         Raises:
-            CIFARDataError: see :func:`~cifar_plugins.datasets.cifar_files.check_data_root`.
+            CIFARDataError: see
+                :func:`~cifar_plugins.datasets.cifar_files.check_data_root`.
         """
         data_root = dataset_cfg.get('data_root') or ''
         prefix = dataset_cfg.get('data_prefix') or ''
@@ -49,42 +52,57 @@ class _VerifiedCIFARMixin:
         if not isinstance(data_root, str) or not isinstance(prefix, str):
             return
         if not data_root and not prefix:
-            raise CIFARDataError(f'{key} is not set: set it to the folder that holds '
-                                 f'{SPECS[cls.spec_name]["folder"]}/')
-        check_data_root(osp.join(data_root, prefix) if prefix else data_root, cls.spec_name,
-                        download=dataset_cfg.get('download', True), key=key)
+            raise CIFARDataError(
+                f'{key} is not set: set it to the folder that holds '
+                f'{SPECS[cls.spec_name]["folder"]}/')
+        check_data_root(
+            osp.join(data_root, prefix) if prefix else data_root,
+            cls.spec_name,
+            download=dataset_cfg.get('download', True),
+            key=key)
 
     def load_data_list(self):
         root = self.data_prefix['root']
         spec = SPECS[self.spec_name]
-        if dist.is_main_process() and check_data_root(root, self.spec_name, self.download):
+        if dist.is_main_process() and check_data_root(root, self.spec_name,
+                                                      self.download):
             self._download(root, spec)
         dist.barrier()
         images, labels = load_split(root, self.spec_name, self.split)
         if self.CLASSES is None:
-            self._metainfo.setdefault('classes', load_classes(root, self.spec_name))
-        return [{'img': img, 'gt_label': int(label)}
-                for img, label in zip(images, labels)]
+            self._metainfo.setdefault('classes',
+                                      load_classes(root, self.spec_name))
+        return [{
+            'img': img,
+            'gt_label': int(label)
+        } for img, label in zip(images, labels)]
 
     def _download(self, root, spec):
-        """Download and extract the official archive into ``root`` (new or empty).
+        """Download and extract the official archive into ``root`` (new or
+        empty).
 
         On failure whatever the attempt wrote is removed again and the error
         says what the path holds and how to prepare the data offline.
 
         Args:
             root (str): The dataset's data root.
-            spec (dict): Its entry of :data:`~cifar_plugins.datasets.cifar_files.SPECS`.
+            spec (dict): Its entry of
+                :data:`~cifar_plugins.datasets.cifar_files.SPECS`.
 
         Raises:
             CIFARDataError: the download or the extraction failed.
         """
         MMLogger.get_current_instance().info(
-            f'{self.spec_name} not found under {root}: downloading {spec["url"]}')
-        existed, state = osp.isdir(root), describe_data_root(root, self.spec_name)
+            f'{self.spec_name} not found under {root}: '
+            f'downloading {spec["url"]}')
+        existed, state = osp.isdir(root), describe_data_root(
+            root, self.spec_name)
         try:
-            download_and_extract_archive(spec['url'], root, filename=spec['archive'],
-                                         md5=spec['archive_md5'])
+            download_and_extract_archive(
+                spec['url'],
+                root,
+                filename=spec['archive'],
+                md5=spec['archive_md5'])
         except Exception as err:
             if not existed:
                 shutil.rmtree(root, ignore_errors=True)
@@ -96,9 +114,10 @@ class _VerifiedCIFARMixin:
                     elif osp.exists(path):
                         os.remove(path)
             raise CIFARDataError(
-                f'{self.spec_name} not found: {state}, and downloading it there failed '
-                f'({type(err).__name__}: {err}). Point data_root at the folder that holds '
-                f'{spec["folder"]}/, or {prepare_hint(self.spec_name, root, False)}.') from None
+                f'{self.spec_name} not found: {state}, and downloading it '
+                f'there failed ({type(err).__name__}: {err}). Point '
+                f'data_root at the folder that holds {spec["folder"]}/, '
+                f'or {prepare_hint(self.spec_name, root, False)}.') from None
 
 
 @DATASETS.register_module()

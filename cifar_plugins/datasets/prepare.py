@@ -1,4 +1,5 @@
-"""Prepare CIFAR offline from an archive or a folder, verified, written atomically."""
+"""Prepare CIFAR offline from an archive or a folder, verified, written
+atomically."""
 import lzma
 import os
 import os.path as osp
@@ -12,7 +13,8 @@ import zlib
 
 from .cifar_files import SPECS, CIFARDataError, md5sum, verify
 
-# what a damaged archive raises while it is read (bz2 raises OSError without errno)
+# what a damaged archive raises while it is read (bz2 raises OSError without
+# errno)
 _CORRUPT_ARCHIVE = (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError)
 
 
@@ -26,15 +28,18 @@ def _find_dataset_folder(top, folder_name):
 
 
 class _NoFilterError(Exception):
-    """Stands for ``tarfile.FilterError`` where the Python has no extraction filters."""
+    """Stands for ``tarfile.FilterError`` where the Python has no extraction
+    filters."""
 
 
-# extraction filters came with Python 3.11.4 / 3.10.12 / 3.9.17; Debian 12's 3.11.2 has none
+# extraction filters came with Python 3.11.4 / 3.10.12 / 3.9.17; Debian 12's
+# 3.11.2 has none
 _FILTER_ERROR = getattr(tarfile, 'FilterError', _NoFilterError)
 
 
 def _refuse_unsafe(member, src):
-    """Raise unless ``member`` is a plain file or folder inside the destination.
+    """Raise unless ``member`` is a plain file or folder inside the
+    destination.
 
     Args:
         member (tarfile.TarInfo): The archive member.
@@ -42,46 +47,56 @@ def _refuse_unsafe(member, src):
     """
     name = member.name
     if posixpath.isabs(name) or '..' in posixpath.normpath(name).split('/'):
-        raise CIFARDataError(f'{src} holds a member outside the destination ({name!r}); '
-                             f'refusing to extract it. Use the official archive.')
+        raise CIFARDataError(
+            f'{src} holds a member outside the destination ({name!r}); '
+            f'refusing to extract it. Use the official archive.')
     if member.issym() or member.islnk():
-        raise CIFARDataError(f'{src} holds a link ({name!r} -> {member.linkname!r}); CIFAR '
-                             f'archives hold only files and folders, refusing to extract '
-                             f'it. Use the official archive.')
+        raise CIFARDataError(
+            f'{src} holds a link ({name!r} -> {member.linkname!r}); CIFAR '
+            f'archives hold only files and folders, refusing to extract '
+            f'it. Use the official archive.')
     if not (member.isfile() or member.isdir()):
-        raise CIFARDataError(f'{src} holds a special file ({name!r}); refusing to extract '
-                             f'it. Use the official archive.')
+        raise CIFARDataError(
+            f'{src} holds a special file ({name!r}); refusing to extract '
+            f'it. Use the official archive.')
 
 
 def _member_filter(src):
-    """A tar extraction filter: :func:`_refuse_unsafe`, then tarfile's ``data`` filter.
+    """A tar extraction filter: :func:`_refuse_unsafe`, then tarfile's ``data``
+    filter.
 
     Args:
         src (str): The archive, for messages.
     """
+
     def check(member, dest):
         _refuse_unsafe(member, src)
         return tarfile.data_filter(member, dest)
+
     return check
 
 
 def _checked_members(tar, src):
-    """Every member, checked before anything is written (Pythons without filters).
+    """Every member, checked before anything is written (Pythons without
+    filters).
 
-    What the ``data`` filter would also do is done by hand: no set-uid / set-gid /
-    sticky / group- or world-writable bits, and the extracting user as owner.
+    What the ``data`` filter would also do is done by hand: no set-uid /
+    set-gid / sticky / group- or world-writable bits, and the extracting user
+    as owner.
     """
     members = tar.getmembers()
     for member in members:
         _refuse_unsafe(member, src)
         member.mode &= 0o755
         if hasattr(os, 'getuid'):
-            member.uid, member.gid, member.uname, member.gname = os.getuid(), os.getgid(), '', ''
+            member.uid, member.gid, member.uname, member.gname = os.getuid(
+            ), os.getgid(), '', ''
     return members
 
 
 def _extract(src, staging):
-    """Extract the archive ``src`` into ``staging``, refusing unsafe or damaged archives.
+    """Extract the archive ``src`` into ``staging``, refusing unsafe or damaged
+    archives.
 
     Args:
         src (str): The tar archive.
@@ -98,31 +113,41 @@ def _extract(src, staging):
             else:
                 tar.extractall(staging, members=_checked_members(tar, src))
     except _FILTER_ERROR as err:
-        raise CIFARDataError(f'{src} holds an unsafe member ({err}); refusing to extract it. '
-                             f'Use the official archive.') from None
-    except _CORRUPT_ARCHIVE + (OSError,) as err:
+        raise CIFARDataError(
+            f'{src} holds an unsafe member ({err}); refusing to extract it. '
+            f'Use the official archive.') from None
+    except _CORRUPT_ARCHIVE + (OSError, ) as err:
         if isinstance(err, OSError) and err.errno is not None:
             raise  # a problem of the disk, not of the archive
-        raise CIFARDataError(f'{src} is truncated or corrupt ({type(err).__name__}: {err}): '
-                             f'copy or download it again.') from None
+        raise CIFARDataError(
+            f'{src} is truncated or corrupt ({type(err).__name__}: {err}): '
+            f'copy or download it again.') from None
 
 
 def _stage_source(src, name, staging):
-    """Put ``src``'s dataset folder under ``staging``; return its path there."""
+    """Put ``src``'s dataset folder under ``staging``; return its path
+    there."""
     spec = SPECS[name]
     if osp.isfile(src):
         if not tarfile.is_tarfile(src):
-            raise CIFARDataError(f'{src} is not a tar archive (expected {spec["archive"]}).')
-        if osp.basename(src) == spec['archive'] and md5sum(src) != spec['archive_md5']:
-            print(f'note: {src} is not byte-identical to the official archive; '
-                  f'its content is verified instead.')
+            raise CIFARDataError(
+                f'{src} is not a tar archive (expected {spec["archive"]}).')
+        if osp.basename(src) == spec['archive'] and md5sum(
+                src) != spec['archive_md5']:
+            print(
+                f'note: {src} is not byte-identical to the official archive; '
+                f'its content is verified instead.')
         _extract(src, staging)
-    elif osp.isfile(osp.join(src, 'restore.py')) and osp.isdir(osp.join(src, name)):
+    elif osp.isfile(osp.join(src, 'restore.py')) and osp.isdir(
+            osp.join(src, name)):
         # a compressed pack with its own restore script (as in ../shared/cifar)
-        done = subprocess.run([sys.executable, osp.join(src, 'restore.py'), staging, name])
+        done = subprocess.run(
+            [sys.executable,
+             osp.join(src, 'restore.py'), staging, name])
         if done.returncode != 0:
-            raise CIFARDataError(f'{osp.join(src, "restore.py")} failed (exit code '
-                                 f'{done.returncode}, see its output above): check the pack.')
+            raise CIFARDataError(
+                f'{osp.join(src, "restore.py")} failed (exit code '
+                f'{done.returncode}, see its output above): check the pack.')
     elif osp.isdir(src):
         found = _find_dataset_folder(src, spec['folder'])
         if found is None:
@@ -132,7 +157,8 @@ def _stage_source(src, name, staging):
         raise CIFARDataError(f'Source not found: {src}')
     found = _find_dataset_folder(staging, spec['folder'])
     if found is None:
-        raise CIFARDataError(f'{src} does not contain a {spec["folder"]}/ folder.')
+        raise CIFARDataError(
+            f'{src} does not contain a {spec["folder"]}/ folder.')
     return found
 
 
@@ -162,18 +188,23 @@ def prepare(name, src, data_root, force=False):
     spec = SPECS[name]
     dest = osp.join(data_root, spec['folder'])
     if osp.exists(data_root) and not osp.isdir(data_root):
-        raise CIFARDataError(f'--data-root {data_root} is a file, not a folder: give the '
-                             f'folder the dataset folder {spec["folder"]}/ should go into.')
+        raise CIFARDataError(
+            f'--data-root {data_root} is a file, not a folder: give the '
+            f'folder the dataset folder {spec["folder"]}/ should go into.')
     if osp.exists(dest) and not force:
-        raise CIFARDataError(f'{dest} already exists; use --force to replace it, '
-                             f'or --verify to check it.')
-    created = osp.abspath(data_root)  # topmost folder this call creates, removed on failure
-    while not osp.exists(osp.dirname(created)) and osp.dirname(created) != created:
+        raise CIFARDataError(
+            f'{dest} already exists; use --force to replace it, '
+            f'or --verify to check it.')
+    created = osp.abspath(
+        data_root)  # topmost folder this call creates, removed on failure
+    while not osp.exists(
+            osp.dirname(created)) and osp.dirname(created) != created:
         created = osp.dirname(created)
     created = None if osp.exists(created) else created
     os.makedirs(data_root, exist_ok=True)
     try:
-        with tempfile.TemporaryDirectory(dir=data_root, prefix='.prepare-') as staging:
+        with tempfile.TemporaryDirectory(
+                dir=data_root, prefix='.prepare-') as staging:
             staged = _stage_source(src, name, staging)
             staged_root = osp.dirname(staged)
             report = verify(staged_root, name)
@@ -194,8 +225,8 @@ def prepare(name, src, data_root, force=False):
 
 def format_report(report):
     origin = ('official files (md5 verified)' if report['official'] else
-              'content verified (not byte-identical to the official files: '
-              + ', '.join(report['md5_mismatch']) + ')')
+              'content verified (not byte-identical to the official files: ' +
+              ', '.join(report['md5_mismatch']) + ')')
     return (f'{report["name"]} at {report["root"]}: {report["train"]} train / '
             f'{report["test"]} test images, {len(report["classes"])} classes, '
             f'train per class {min(report["train_per_class"])}-'

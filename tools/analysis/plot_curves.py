@@ -1,10 +1,12 @@
-"""Plot training/validation loss and validation error per epoch of one or more runs.
+"""Plot training/validation loss and validation error per epoch of one or more
+runs.
 
     python tools/analysis/plot_curves.py work_dirs/plain18 work_dirs/plain34 \
         --labels Plain18 Plain34 --out-dir reports/plain
 
 Writes loss.png, val_error.png, curves.csv (every run and epoch) and curves.md
-(one summary row per run) into --out-dir (default: <first run>/analysis/curves).
+(one summary row per run) into --out-dir (default: <first
+run>/analysis/curves).
 """
 import os.path as osp
 
@@ -19,14 +21,20 @@ from cifar_plugins.errors import ArgumentParser
 
 def parse_args():
     parser = ArgumentParser(description='Plot the per-epoch curves of runs')
-    parser.add_argument('run_dirs', nargs='+', metavar='RUN_DIR',
-                        help='work dirs of training runs')
+    parser.add_argument(
+        'run_dirs',
+        nargs='+',
+        metavar='RUN_DIR',
+        help='work dirs of training runs')
     parser.add_argument('--labels', nargs='+', help='one legend label per run')
-    parser.add_argument('--out-dir', help='output folder (default: '
-                        '<first RUN_DIR>/analysis/curves)')
+    parser.add_argument(
+        '--out-dir',
+        help='output folder (default: '
+        '<first RUN_DIR>/analysis/curves)')
     args = parser.parse_args()
     if args.labels and len(args.labels) != len(args.run_dirs):
-        parser.error(f'--labels got {len(args.labels)} names for {len(args.run_dirs)} runs')
+        parser.error(f'--labels got {len(args.labels)} names for '
+                     f'{len(args.run_dirs)} runs')
     return args
 
 

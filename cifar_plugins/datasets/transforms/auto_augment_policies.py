@@ -45,7 +45,8 @@ mmpretrain's ``pad_val`` default). The CIFAR data here is RGB, whereas mmcv's
 colour operations assume BGR when they compute grey levels (weights of R and B
 swapped); the effect on the augmentation is negligible.
 """
-from mmpretrain.datasets.transforms.auto_augment import AUTOAUG_POLICIES, RANDAUG_POLICIES
+from mmpretrain.datasets.transforms.auto_augment import (AUTOAUG_POLICIES,
+                                                         RANDAUG_POLICIES)
 
 NUM_LEVELS = 10  # the paper's discretisation of magnitudes: levels 0..9
 MAX_LEVEL = NUM_LEVELS - 1
@@ -80,8 +81,12 @@ CIFAR10_SUBPOLICIES = (
     (('TranslateY', 0.7, 9), ('AutoContrast', 0.9, None)),
 )
 
-_ENHANCE_OPS = {'Color': 'ColorTransform', 'Contrast': 'Contrast',
-                'Brightness': 'Brightness', 'Sharpness': 'Sharpness'}
+_ENHANCE_OPS = {
+    'Color': 'ColorTransform',
+    'Contrast': 'Contrast',
+    'Brightness': 'Brightness',
+    'Sharpness': 'Sharpness'
+}
 _PLAIN_OPS = ('AutoContrast', 'Equalize', 'Invert')
 
 
@@ -107,11 +112,15 @@ def autoaugment_op(name, prob, level):
     frac = level / MAX_LEVEL
     if name in ('ShearX', 'ShearY'):
         direction = 'horizontal' if name == 'ShearX' else 'vertical'
-        return dict(type='Shear', magnitude=0.3 * frac, direction=direction, prob=prob)
+        return dict(
+            type='Shear', magnitude=0.3 * frac, direction=direction, prob=prob)
     if name in ('TranslateX', 'TranslateY'):
         direction = 'horizontal' if name == 'TranslateX' else 'vertical'
-        return dict(type='Translate', magnitude=150 / 331 * frac, direction=direction,
-                    prob=prob)
+        return dict(
+            type='Translate',
+            magnitude=150 / 331 * frac,
+            direction=direction,
+            prob=prob)
     if name == 'Rotate':
         return dict(type='Rotate', angle=30 * frac, prob=prob)
     if name in _ENHANCE_OPS:
@@ -123,7 +132,8 @@ def autoaugment_op(name, prob, level):
     raise ValueError(f'Unknown AutoAugment operation {name!r}')
 
 
-CIFAR10_AUTOAUG_POLICY = [[autoaugment_op(*op) for op in sub] for sub in CIFAR10_SUBPOLICIES]
+CIFAR10_AUTOAUG_POLICY = [[autoaugment_op(*op) for op in sub]
+                          for sub in CIFAR10_SUBPOLICIES]
 
 # RandAugment's operations (Cubuk et al. 2020) on mmpretrain's RandAugment
 # scale: magnitude = M / total_level * (end - start) + start with total_level
@@ -142,10 +152,24 @@ CIFAR_RANDAUG_POLICY = [
     dict(type='Contrast', magnitude_range=(0, 0.9), prob=1.0),
     dict(type='Brightness', magnitude_range=(0, 0.9), prob=1.0),
     dict(type='Sharpness', magnitude_range=(0, 0.9), prob=1.0),
-    dict(type='Shear', magnitude_range=(0, 0.3), direction='horizontal', prob=1.0),
-    dict(type='Shear', magnitude_range=(0, 0.3), direction='vertical', prob=1.0),
-    dict(type='Translate', magnitude_range=(0, 150 / 331), direction='horizontal', prob=1.0),
-    dict(type='Translate', magnitude_range=(0, 150 / 331), direction='vertical', prob=1.0),
+    dict(
+        type='Shear',
+        magnitude_range=(0, 0.3),
+        direction='horizontal',
+        prob=1.0),
+    dict(
+        type='Shear', magnitude_range=(0, 0.3), direction='vertical',
+        prob=1.0),
+    dict(
+        type='Translate',
+        magnitude_range=(0, 150 / 331),
+        direction='horizontal',
+        prob=1.0),
+    dict(
+        type='Translate',
+        magnitude_range=(0, 150 / 331),
+        direction='vertical',
+        prob=1.0),
 ]
 
 

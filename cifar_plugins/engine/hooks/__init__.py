@@ -7,5 +7,8 @@ from .stale_temp_hook import StaleTempCleanupHook
 from .swa_hook import SWAHook
 from .whitening_hook import WhiteningInitHook
 
-__all__ = ['HeapReuseHook', 'keep_freed_heap', 'LookaheadHook', 'RankMeanLossHook', 'ResumableEarlyStoppingHook',
-           'RNGStateHook', 'StaleTempCleanupHook', 'SWAHook', 'WhiteningInitHook']
+__all__ = [
+    'HeapReuseHook', 'keep_freed_heap', 'LookaheadHook', 'RankMeanLossHook',
+    'ResumableEarlyStoppingHook', 'RNGStateHook', 'StaleTempCleanupHook',
+    'SWAHook', 'WhiteningInitHook'
+]

@@ -8,7 +8,8 @@ from cifar_plugins.registry import HOOKS
 
 @HOOKS.register_module()
 class ResumableEarlyStoppingHook(EarlyStoppingHook):
-    """mmengine's :class:`EarlyStoppingHook`, with its state kept in checkpoints.
+    """mmengine's :class:`EarlyStoppingHook`, with its state kept in
+    checkpoints.
 
     Reused: mmengine's hook decides when to stop (``monitor``, ``rule``,
     ``min_delta``, ``patience``, ``stopping_threshold``; same arguments).
@@ -29,9 +30,10 @@ class ResumableEarlyStoppingHook(EarlyStoppingHook):
         self._loaded_state = None
 
     def before_save_checkpoint(self, runner, checkpoint):
-        checkpoint['early_stopping'] = dict(monitor=self.monitor,
-                                            best_score=float(self.best_score),
-                                            wait_count=int(self.wait_count))
+        checkpoint['early_stopping'] = dict(
+            monitor=self.monitor,
+            best_score=float(self.best_score),
+            wait_count=int(self.wait_count))
 
     def after_load_checkpoint(self, runner, checkpoint):
         self._loaded_state = checkpoint.get('early_stopping')
@@ -42,10 +44,14 @@ class ResumableEarlyStoppingHook(EarlyStoppingHook):
             return
         if state['monitor'] != self.monitor:
             runner.logger.warning(
-                f'Early stopping: the checkpoint monitored {state["monitor"]!r}, this run '
-                f'monitors {self.monitor!r}; starting the count afresh.')
+                'Early stopping: the checkpoint monitored '
+                f'{state["monitor"]!r}, this run monitors '
+                f'{self.monitor!r}; starting the count afresh.')
             return
-        self.best_score, self.wait_count = state['best_score'], state['wait_count']
-        best = self.best_score if math.isfinite(self.best_score) else 'none yet'
-        runner.logger.info(f'Early stopping resumed: best {self.monitor} {best}, '
-                           f'{self.wait_count}/{self.patience} validations without improvement')
+        self.best_score, self.wait_count = state['best_score'], state[
+            'wait_count']
+        best = self.best_score if math.isfinite(
+            self.best_score) else 'none yet'
+        runner.logger.info(f'Early stopping resumed: best {self.monitor} '
+                           f'{best}, {self.wait_count}/{self.patience} '
+                           'validations without improvement')

@@ -14,9 +14,10 @@ from cifar_plugins.registry import HOOKS
 def _own_generators(runner):
     """torch.Generators that components keep themselves (e.g. a data
     preprocessor's ``generator``), by name."""
-    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    model = runner.model.module if is_model_wrapper(
+        runner.model) else runner.model
     found = {}
-    for name in ('data_preprocessor',):
+    for name in ('data_preprocessor', ):
         gen = getattr(getattr(model, name, None), 'generator', None)
         if isinstance(gen, torch.Generator):
             found[name] = gen
@@ -26,12 +27,17 @@ def _own_generators(runner):
 def rng_snapshot(runner=None):
     """The state of torch (CPU and CUDA), numpy, Python ``random`` and the
     components' own generators, as checkpoint-safe data."""
-    state = dict(torch=torch.get_rng_state(), numpy=np.random.get_state(legacy=False),
-                 python=random.getstate())
+    state = dict(
+        torch=torch.get_rng_state(),
+        numpy=np.random.get_state(legacy=False),
+        python=random.getstate())
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         state['cuda'] = torch.cuda.get_rng_state_all()
     if runner is not None:
-        state['generators'] = {k: g.get_state() for k, g in _own_generators(runner).items()}
+        state['generators'] = {
+            k: g.get_state()
+            for k, g in _own_generators(runner).items()
+        }
     return state
 
 
@@ -82,9 +88,9 @@ class RNGStateHook(Hook):
 
     def __init__(self, seed_offset=0):
         self.seed_offset = seed_offset
-        self._saved = None      # per-rank states for the next checkpoint
-        self._pending = None    # this rank's state to restore after a resume
-        self._stash = None      # states around validation
+        self._saved = None  # per-rank states for the next checkpoint
+        self._pending = None  # this rank's state to restore after a resume
+        self._stash = None  # states around validation
 
     # ---------------------------------------------------------------- setup
     def before_train(self, runner):
@@ -95,7 +101,8 @@ class RNGStateHook(Hook):
             self._pending = None
 
     def _checkpoint_hook(self, runner):
-        return next((h for h in runner.hooks if isinstance(h, CheckpointHook)), None)
+        return next((h for h in runner.hooks if isinstance(h, CheckpointHook)),
+                    None)
 
     # ------------------------------------------------------------- capture
     def _capture(self, runner):
@@ -106,7 +113,11 @@ class RNGStateHook(Hook):
     def after_train_epoch(self, runner):
         self._capture(runner)
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
+                         outputs=None):
         if isinstance(runner.train_loop, EpochBasedTrainLoop):
             return  # captured once per epoch
         hook = self._checkpoint_hook(runner)
@@ -120,9 +131,11 @@ class RNGStateHook(Hook):
     def before_save_checkpoint(self, runner, checkpoint):
         if self._saved is None:  # saved outside the training loop
             if get_dist_info()[1] > 1:
-                return  # only rank 0 saves: the other ranks' states are not at hand
+                # only rank 0 saves: the other ranks' states are not at hand
+                return
             self._capture(runner)
-        checkpoint['rng_state'] = dict(world_size=len(self._saved), ranks=self._saved)
+        checkpoint['rng_state'] = dict(
+            world_size=len(self._saved), ranks=self._saved)
 
     # -------------------------------------------------------------- restore
     def after_load_checkpoint(self, runner, checkpoint):
@@ -133,9 +146,10 @@ class RNGStateHook(Hook):
             return
         if stored.get('world_size') != world_size:
             runner.logger.warning(
-                f'RNG states were saved by {stored.get("world_size")} processes and this '
-                f'run has {world_size}: not restored, so the resumed run will not repeat '
-                f'the uninterrupted one exactly.')
+                f'RNG states were saved by {stored.get("world_size")} '
+                f'processes and this run has {world_size}: not '
+                'restored, so the resumed run will not repeat the '
+                'uninterrupted one exactly.')
             self._pending = None
             return
         self._pending = stored['ranks'][rank]
@@ -144,7 +158,8 @@ class RNGStateHook(Hook):
         if self._pending is not None:
             rng_restore(self._pending, runner)
             self._pending = None
-            runner.logger.info('Random number generator states restored from the checkpoint.')
+            runner.logger.info(
+                'Random number generator states restored from the checkpoint.')
 
     # ----------------------------------------------------------- validation
     def before_val(self, runner):

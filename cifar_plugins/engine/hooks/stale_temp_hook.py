@@ -11,7 +11,8 @@ from cifar_plugins.registry import HOOKS
 
 @HOOKS.register_module()
 class StaleTempCleanupHook(Hook):
-    """Delete the plugin's own stale ``.<name>.*.tmp`` files when training (re)starts.
+    """Delete the plugin's own stale ``.<name>.*.tmp`` files when training
+    (re)starts.
 
     Checkpoints are written to a temporary file and renamed onto the target
     (:mod:`cifar_plugins.compat.atomic_write`); a job killed between the two
@@ -32,5 +33,6 @@ class StaleTempCleanupHook(Hook):
                     os.remove(osp.join(folder, name))
                     removed.append(name)
         if removed:
-            runner.logger.info(f'Removed {len(removed)} stale temporary file(s) of '
-                               f'interrupted writes: {", ".join(sorted(removed)[:5])}')
+            runner.logger.info(
+                f'Removed {len(removed)} stale temporary file(s) of '
+                f'interrupted writes: {", ".join(sorted(removed)[:5])}')

@@ -55,11 +55,15 @@ class SWAHook(Hook):
 
     def __init__(self, begin_epoch=None, last_epochs=None):
         if (begin_epoch is None) == (last_epochs is None):
-            raise ValueError('SWAHook needs exactly one of begin_epoch and last_epochs, '
-                             f'got begin_epoch={begin_epoch}, last_epochs={last_epochs}')
-        for name, value in (('begin_epoch', begin_epoch), ('last_epochs', last_epochs)):
+            raise ValueError(
+                'SWAHook needs exactly one of begin_epoch and last_epochs, '
+                f'got begin_epoch={begin_epoch}, last_epochs={last_epochs}')
+        for name, value in (('begin_epoch', begin_epoch), ('last_epochs',
+                                                           last_epochs)):
             if value is not None and (not isinstance(value, int) or value < 1):
-                raise ValueError(f'SWAHook {name} must be a positive integer, got {value!r}')
+                raise ValueError(
+                    f'SWAHook {name} must be a positive integer, got {value!r}'
+                )
         self.begin_epoch = begin_epoch
         self.last_epochs = last_epochs
         self._swapped = False
@@ -71,25 +75,30 @@ class SWAHook(Hook):
 
     def before_run(self, runner):
         if any(isinstance(hook, EMAHook) for hook in runner.hooks):
-            raise ValueError('SWAHook and EMAHook both swap averaged weights in for '
-                             'validation; use one of them')
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+            raise ValueError(
+                'SWAHook and EMAHook both swap averaged weights in for '
+                'validation; use one of them')
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
         self.src_model = model
         self.swa_model = StochasticWeightAverage(model)
 
     def before_train(self, runner):
         if not isinstance(runner.train_loop, EpochBasedTrainLoop):
-            raise TypeError('SWAHook averages once per epoch and needs an epoch-based '
-                            'train loop (train_cfg.by_epoch=True)')
+            raise TypeError(
+                'SWAHook averages once per epoch and needs an epoch-based '
+                'train loop (train_cfg.by_epoch=True)')
         max_epochs = runner.max_epochs
         if self.last_epochs is not None:
             if self.last_epochs > max_epochs:
-                raise ValueError(f'SWAHook last_epochs={self.last_epochs} exceeds '
-                                 f'max_epochs={max_epochs}')
+                raise ValueError(
+                    f'SWAHook last_epochs={self.last_epochs} exceeds '
+                    f'max_epochs={max_epochs}')
             self.begin_epoch = max_epochs - self.last_epochs + 1
         elif self.begin_epoch > max_epochs:
-            raise ValueError(f'SWAHook begin_epoch={self.begin_epoch} is after the last '
-                             f'epoch (max_epochs={max_epochs})')
+            raise ValueError(
+                f'SWAHook begin_epoch={self.begin_epoch} is after the last '
+                f'epoch (max_epochs={max_epochs})')
 
     def after_train_epoch(self, runner):
         epoch = runner.epoch + 1
@@ -120,19 +129,22 @@ class SWAHook(Hook):
         checkpoint['swa_state_dict'] = swa_state
 
     def after_load_checkpoint(self, runner, checkpoint):
-        # Without resume (test, load_from) the averaged state_dict is the model.
+        # Without resume (test, load_from) the averaged state_dict is the
+        # model.
         if 'swa_state_dict' not in checkpoint or not runner._resume:
             return
         swa_state = checkpoint['swa_state_dict']
         self._swap_state_dicts(checkpoint['state_dict'], swa_state)
-        self.swa_model.load_state_dict(swa_state)  # BatchNorm already recomputed
+        self.swa_model.load_state_dict(
+            swa_state)  # BatchNorm already recomputed
 
     @staticmethod
     def _swap_state_dicts(model_state, swa_state):
         """Exchange the entries (not the tensors' contents) of both dicts."""
         for key in model_state:
             swa_key = 'module.' + key
-            model_state[key], swa_state[swa_key] = swa_state[swa_key], model_state[key]
+            model_state[key], swa_state[swa_key] = swa_state[
+                swa_key], model_state[key]
 
     def _swap_in(self):
         if self.num_averaged == 0 or self._swapped:
@@ -148,7 +160,8 @@ class SWAHook(Hook):
     def _swap_weights(self):
         avg = itertools.chain(self.swa_model.module.parameters(),
                               self.swa_model.module.buffers())
-        src = itertools.chain(self.src_model.parameters(), self.src_model.buffers())
+        src = itertools.chain(self.src_model.parameters(),
+                              self.src_model.buffers())
         for p_avg, p_src in zip(avg, src):
             tmp = p_avg.data.clone()
             p_avg.data.copy_(p_src.data)
@@ -162,8 +175,10 @@ class SWAHook(Hook):
         model.train()
         # BatchNorm layers kept in eval mode (frozen, e.g. norm_eval=True) keep
         # the statistics copied from the running model.
-        bns = [m for m in model.modules()
-               if isinstance(m, _BatchNorm) and m.track_running_stats and m.training]
+        bns = [
+            m for m in model.modules() if isinstance(m, _BatchNorm)
+            and m.track_running_stats and m.training
+        ]
         if not bns:
             model.train(was_training)
             return
@@ -183,5 +198,6 @@ class SWAHook(Hook):
             for bn in bns:
                 all_reduce(bn.running_mean, op='mean')
                 all_reduce(bn.running_var, op='mean')
-        runner.logger.info(f'SWA: epochs averaged: {self.num_averaged}; BatchNorm '
-                           f'statistics recomputed over {num_batches} training batches')
+        runner.logger.info(
+            f'SWA: epochs averaged: {self.num_averaged}; BatchNorm '
+            f'statistics recomputed over {num_batches} training batches')

@@ -38,15 +38,19 @@ class WhiteningInitHook(Hook):
 
     @staticmethod
     def _layers(runner):
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        return model, [m for m in model.modules() if isinstance(m, WhiteningConv2d)]
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        return model, [
+            m for m in model.modules() if isinstance(m, WhiteningConv2d)
+        ]
 
     def _images(self, runner):
         dataset = runner.train_dataloader.dataset
         count = min(self.num_images, len(dataset))
         if hasattr(dataset, '__getitems__'):
             return dataset.__getitems__(list(range(count)))['inputs']
-        return torch.stack([torch.as_tensor(dataset[i]['inputs']) for i in range(count)])
+        return torch.stack(
+            [torch.as_tensor(dataset[i]['inputs']) for i in range(count)])
 
     @torch.no_grad()
     def before_train(self, runner):
@@ -55,12 +59,14 @@ class WhiteningInitHook(Hook):
         if not todo:
             return
         images = self._images(runner)
-        normalised = model.data_preprocessor(dict(inputs=images), training=False)['inputs']
+        normalised = model.data_preprocessor(
+            dict(inputs=images), training=False)['inputs']
         for layer in todo:
             eigenvalues = layer.fit(normalised.contiguous())
             runner.logger.info(
-                f'Whitening conv fitted on {len(images)} training images: patch eigenvalues '
-                f'{eigenvalues.max().item():.3g} .. {eigenvalues.min().item():.3g}')
+                f'Whitening conv fitted on {len(images)} training images: '
+                f'patch eigenvalues {eigenvalues.max().item():.3g} .. '
+                f'{eigenvalues.min().item():.3g}')
 
     def before_train_epoch(self, runner):
         if self.bias_epochs is None:

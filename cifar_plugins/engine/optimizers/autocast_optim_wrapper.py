@@ -11,7 +11,8 @@ from .precision import precision_name, resolve_autocast_dtype
 
 
 def _optimizer_device_type(optimizer):
-    """Device type of the optimizer's first parameter (mmengine's device without any)."""
+    """Device type of the optimizer's first parameter (mmengine's device
+    without any)."""
     for group in optimizer.param_groups:
         for param in group['params']:
             return param.device.type
@@ -20,7 +21,8 @@ def _optimizer_device_type(optimizer):
 
 
 def _build_grad_scaler(loss_scale, device_type, enabled):
-    """A ``torch.amp.GradScaler`` configured like mmengine's ``AmpOptimWrapper``."""
+    """A ``torch.amp.GradScaler`` configured like mmengine's
+    ``AmpOptimWrapper``."""
     if loss_scale == 'dynamic':
         kwargs = {}
     elif isinstance(loss_scale, float):
@@ -28,14 +30,16 @@ def _build_grad_scaler(loss_scale, device_type, enabled):
     elif isinstance(loss_scale, dict):
         kwargs = dict(loss_scale)
     else:
-        raise TypeError('loss_scale must be of type float, dict, or "dynamic", '
-                        f'but got {loss_scale!r}')
+        raise TypeError(
+            'loss_scale must be of type float, dict, or "dynamic", '
+            f'but got {loss_scale!r}')
     return torch.amp.GradScaler(device_type, enabled=enabled, **kwargs)
 
 
 @OPTIM_WRAPPERS.register_module()
 class AutocastOptimWrapper(AmpOptimWrapper):
-    """mmengine's ``AmpOptimWrapper`` on any device, in a dtype that fits the hardware.
+    """mmengine's ``AmpOptimWrapper`` on any device, in a dtype that fits the
+    hardware.
 
     The forward runs under ``torch.autocast`` on the model's device. With
     ``dtype='auto'`` (see :func:`~.precision.choose_autocast_dtype`) that is
@@ -67,14 +71,24 @@ class AutocastOptimWrapper(AmpOptimWrapper):
         TypeError: ``dtype`` or ``loss_scale`` is not one of the above.
     """
 
-    def __init__(self, dtype='auto', loss_scale='dynamic', device_type=None, **kwargs):
-        # AmpOptimWrapper.__init__ asserts a GPU/NPU/MLU/MUSA; its scaler is set up here.
+    def __init__(self,
+                 dtype='auto',
+                 loss_scale='dynamic',
+                 device_type=None,
+                 **kwargs):
+        # AmpOptimWrapper.__init__ asserts a GPU/NPU/MLU/MUSA; its scaler is
+        # set up here.
         OptimWrapper.__init__(self, **kwargs)
-        self.device_type = device_type or _optimizer_device_type(self.optimizer)
-        self.cast_dtype, reason, level = resolve_autocast_dtype(self.device_type, dtype)
-        self._scale_update_param = loss_scale if isinstance(loss_scale, float) else None
-        self.loss_scaler = _build_grad_scaler(loss_scale, self.device_type,
-                                              enabled=self.cast_dtype is torch.float16)
+        self.device_type = device_type or _optimizer_device_type(
+            self.optimizer)
+        self.cast_dtype, reason, level = resolve_autocast_dtype(
+            self.device_type, dtype)
+        self._scale_update_param = loss_scale if isinstance(loss_scale,
+                                                            float) else None
+        self.loss_scaler = _build_grad_scaler(
+            loss_scale,
+            self.device_type,
+            enabled=self.cast_dtype is torch.float16)
         if self.cast_dtype is None:
             precision = 'float32 (no autocast)'
         elif not self.loss_scaler.is_enabled():
@@ -82,10 +96,13 @@ class AutocastOptimWrapper(AmpOptimWrapper):
         elif self._scale_update_param is None:
             precision = 'float16 autocast with dynamic loss scaling'
         else:
-            precision = f'float16 autocast with loss scale {self._scale_update_param}'
-        print_log(f'AutocastOptimWrapper(dtype={dtype!r}): {precision} on '
-                  f'{self.device_type} because {reason}', logger='current',
-                  level=getattr(logging, level))
+            precision = ('float16 autocast with loss scale '
+                         f'{self._scale_update_param}')
+        print_log(
+            f'AutocastOptimWrapper(dtype={dtype!r}): {precision} on '
+            f'{self.device_type} because {reason}',
+            logger='current',
+            level=getattr(logging, level))
 
     def state_dict(self):
         """Optimizer state plus ``loss_scaler`` when loss scaling is on.
@@ -101,7 +118,8 @@ class AutocastOptimWrapper(AmpOptimWrapper):
         return OptimWrapper.state_dict(self)
 
     def load_state_dict(self, state_dict):
-        """Load the optimizer and, when present and non-empty, the loss-scaler state.
+        """Load the optimizer and, when present and non-empty, the loss-scaler
+        state.
 
         A checkpoint without scaler state (written in bfloat16 or float32)
         leaves a float16 run's scaler at its initial settings.
@@ -117,7 +135,8 @@ class AutocastOptimWrapper(AmpOptimWrapper):
 
     @contextmanager
     def optim_context(self, model):
-        """``OptimWrapper``'s context plus ``torch.autocast`` in the chosen dtype.
+        """``OptimWrapper``'s context plus ``torch.autocast`` in the chosen
+        dtype.
 
         Args:
             model (nn.Module): The training model.
@@ -129,12 +148,14 @@ class AutocastOptimWrapper(AmpOptimWrapper):
         param = next(model.parameters(), None)
         if param is not None and param.device.type != self.device_type:
             raise RuntimeError(
-                f'AutocastOptimWrapper chose {precision_name(self.cast_dtype)} for '
-                f'{self.device_type!r} but the model is on {param.device.type!r}; '
-                'build the optimizer wrapper after moving the model')
+                'AutocastOptimWrapper chose '
+                f'{precision_name(self.cast_dtype)} for {self.device_type!r} '
+                f'but the model is on {param.device.type!r}; build the '
+                'optimizer wrapper after moving the model')
         with OptimWrapper.optim_context(self, model):
             if self.cast_dtype is None:
                 yield
             else:
-                with torch.autocast(device_type=self.device_type, dtype=self.cast_dtype):
+                with torch.autocast(
+                        device_type=self.device_type, dtype=self.cast_dtype):
                     yield

@@ -5,15 +5,18 @@ from cifar_plugins.registry import OPTIM_WRAPPER_CONSTRUCTORS
 
 
 def merge_param_groups(groups):
-    """Join parameter groups whose settings (every key but ``params``) are equal.
+    """Join parameter groups whose settings (every key but ``params``) are
+    equal.
 
     The merged groups keep the order in which each setting first appears and
     the order of the parameters inside each group.
     """
     merged = {}
     for group in groups:
-        # repr: settings may be unhashable (betas=[0.9, 0.99] from --cfg-options)
-        settings = tuple(sorted((k, repr(v)) for k, v in group.items() if k != 'params'))
+        # repr: settings may be unhashable (betas=[0.9, 0.99] from
+        # --cfg-options)
+        settings = tuple(
+            sorted((k, repr(v)) for k, v in group.items() if k != 'params'))
         if settings not in merged:
             merged[settings] = dict(group, params=[])
         merged[settings]['params'].extend(group['params'])

@@ -7,18 +7,24 @@ measured on an AMD Zen 3), so ``dtype='auto'`` falls back to float32 there.
 """
 import torch
 
-__all__ = ['cpu_bf16_supported', 'cuda_bf16_supported', 'choose_autocast_dtype',
-           'resolve_autocast_dtype', 'precision_name']
+__all__ = [
+    'cpu_bf16_supported', 'cuda_bf16_supported', 'choose_autocast_dtype',
+    'resolve_autocast_dtype', 'precision_name'
+]
 
-_NAMES = {'bfloat16': torch.bfloat16, 'float16': torch.float16,
-          'float32': torch.float32}
+_NAMES = {
+    'bfloat16': torch.bfloat16,
+    'float16': torch.float16,
+    'float32': torch.float32
+}
 
 
 def cpu_bf16_supported():
     """Whether oneDNN runs bfloat16 natively on this CPU (AVX512-BF16 or AMX).
 
     Returns:
-        bool: False as well when this torch build has no oneDNN or no such query.
+        bool: False as well when this torch build has no oneDNN or no such
+            query.
     """
     try:
         query = torch.ops.mkldnn._is_mkldnn_bf16_supported
@@ -28,7 +34,8 @@ def cpu_bf16_supported():
 
 
 def cpu_fp16_supported():
-    """Whether oneDNN runs float16 natively on this CPU (AVX512-FP16 or AMX-FP16).
+    """Whether oneDNN runs float16 natively on this CPU (AVX512-FP16 or
+    AMX-FP16).
 
     Returns:
         bool: False as well when this torch build has no such query.
@@ -41,7 +48,8 @@ def cpu_fp16_supported():
 
 
 def cuda_bf16_supported():
-    """Whether the current CUDA device computes bfloat16 natively (Ampere or newer).
+    """Whether the current CUDA device computes bfloat16 natively (Ampere or
+    newer).
 
     Emulated bfloat16 (which ``torch.cuda.is_bf16_supported`` counts by
     default) does not count.
@@ -53,7 +61,8 @@ def cuda_bf16_supported():
         if not torch.cuda.is_available():
             return False
         try:
-            return bool(torch.cuda.is_bf16_supported(including_emulation=False))
+            return bool(
+                torch.cuda.is_bf16_supported(including_emulation=False))
         except TypeError:  # torch < 2.3 has no including_emulation
             return bool(torch.cuda.is_bf16_supported())
     except (AssertionError, RuntimeError):
@@ -88,14 +97,18 @@ def choose_autocast_dtype(device_type):
     """
     if device_type == 'cpu':
         if cpu_bf16_supported():
-            return torch.bfloat16, 'the CPU runs bfloat16 natively (oneDNN: AVX512-BF16/AMX)'
-        return None, ('the CPU has no native bfloat16 (oneDNN reports no AVX512-BF16/AMX), '
-                      'and emulated bfloat16 is several times slower than float32')
+            return torch.bfloat16, ('the CPU runs bfloat16 natively '
+                                    '(oneDNN: AVX512-BF16/AMX)')
+        return None, ('the CPU has no native bfloat16 (oneDNN '
+                      'reports no AVX512-BF16/AMX), and emulated '
+                      'bfloat16 is several times slower than float32')
     if device_type == 'cuda':
         if cuda_bf16_supported():
             return torch.bfloat16, 'the CUDA device supports bfloat16 natively'
-        return torch.float16, 'the CUDA device has no native bfloat16 (pre-Ampere)'
-    return None, f'no native autocast dtype is known for device type {device_type!r}'
+        return torch.float16, ('the CUDA device has no native bfloat16 '
+                               '(pre-Ampere)')
+    return None, ('no native autocast dtype is known for device type '
+                  f'{device_type!r}')
 
 
 def _native(device_type, dtype):
@@ -103,12 +116,14 @@ def _native(device_type, dtype):
         return cpu_bf16_supported() if device_type == 'cpu' else \
             device_type == 'cuda' and cuda_bf16_supported()
     if dtype is torch.float16:
-        return cpu_fp16_supported() if device_type == 'cpu' else device_type == 'cuda'
+        return cpu_fp16_supported(
+        ) if device_type == 'cpu' else device_type == 'cuda'
     return True
 
 
 def resolve_autocast_dtype(device_type, requested='auto'):
-    """Autocast dtype for a requested precision, with the reason and a log level.
+    """Autocast dtype for a requested precision, with the reason and a log
+    level.
 
     Args:
         device_type (str): Device type of the model, e.g. 'cpu' or 'cuda'.
@@ -131,14 +146,16 @@ def resolve_autocast_dtype(device_type, requested='auto'):
     if requested is None:
         dtype = torch.float32
     if dtype not in _NAMES.values():
-        raise TypeError(f"dtype must be 'auto', one of {sorted(_NAMES)} or None, "
-                        f'got {requested!r}')
+        raise TypeError(
+            f"dtype must be 'auto', one of {sorted(_NAMES)} or None, "
+            f'got {requested!r}')
     if dtype is torch.float32:
         return None, 'float32 was requested', 'INFO'
     name = precision_name(dtype)
     if _native(device_type, dtype):
         return dtype, f'{name} was requested', 'INFO'
-    return dtype, (f'{name} was requested but the {device_type} device does not run it '
-                   f'natively, so autocast is emulated and can be far slower than '
-                   f"float32 (about 11x for bfloat16 on AVX2 CPUs); dtype='auto' "
-                   f'picks what the device runs natively'), 'WARNING'
+    return dtype, (
+        f'{name} was requested but the {device_type} device does not run it '
+        f'natively, so autocast is emulated and can be far slower than '
+        f"float32 (about 11x for bfloat16 on AVX2 CPUs); dtype='auto' "
+        f'picks what the device runs natively'), 'WARNING'

@@ -14,7 +14,10 @@ class ValLoss(BaseMetric):
     mmpretrain evaluates accuracy only, so training logs have no validation
     loss. Add this metric next to ``Accuracy`` in ``val_evaluator``::
 
-        val_evaluator = [dict(type='Accuracy', topk=(1, 5)), dict(type='ValLoss')]
+        val_evaluator = [
+            dict(type='Accuracy', topk=(1, 5)),
+            dict(type='ValLoss')
+        ]
 
     and the value is logged as ``val/cross_entropy`` with the other
     validation scalars (``scalars.json``, TensorBoard, the text log). Keep
@@ -45,7 +48,9 @@ class ValLoss(BaseMetric):
 
     default_prefix = 'val'
 
-    def __init__(self, eps: float = 1e-12, collect_device: str = 'cpu',
+    def __init__(self,
+                 eps: float = 1e-12,
+                 collect_device: str = 'cpu',
                  prefix: str = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.eps = eps
@@ -61,10 +66,12 @@ class ValLoss(BaseMetric):
         if not data_samples:
             return
         if 'pred_score' not in data_samples[0]:
-            raise ValueError('ValLoss needs "pred_score" in the predictions; the '
-                             'model head must output class scores (ClsHead.predict).')
+            raise ValueError(
+                'ValLoss needs "pred_score" in the predictions; the '
+                'model head must output class scores (ClsHead.predict).')
         scores = torch.stack([s['pred_score'] for s in data_samples]).float()
-        labels = torch.cat([s['gt_label'].reshape(-1)[:1] for s in data_samples])
+        labels = torch.cat(
+            [s['gt_label'].reshape(-1)[:1] for s in data_samples])
         labels = labels.to(scores.device).long()
         true_prob = scores.gather(1, labels[:, None]).squeeze(1)
         losses = -true_prob.clamp_min(self.eps).log()

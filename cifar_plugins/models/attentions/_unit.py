@@ -1,4 +1,5 @@
-"""The attention unit of SegNeXt and LSKNet around a spatial attention module."""
+"""The attention unit of SegNeXt and LSKNet around a spatial attention
+module."""
 import torch.nn as nn
 
 FORMS = ('unit', 'bare')
@@ -11,8 +12,8 @@ def check_form(name, form):
 
 
 class AttentionUnitMixin:
-    """``x + proj_out(core(GELU(proj_in(x))))`` for ``form='unit'``, ``core(x)``
-    for ``form='bare'`` (``core`` being the class's ``_core``).
+    """``x + proj_out(core(GELU(proj_in(x))))`` for ``form='unit'``,
+    ``core(x)`` for ``form='bare'`` (``core`` being the class's ``_core``).
 
     This is the ``Attention`` module of SegNeXt's MSCAN and of LSKNet
     (``proj_1`` 1x1 -> GELU -> spatial gating unit -> ``proj_2`` 1x1, plus the

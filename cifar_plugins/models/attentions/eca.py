@@ -36,15 +36,23 @@ class ECA(BaseModule):
         init_cfg (dict, optional): Initialization config. Defaults to None.
     """
 
-    def __init__(self, channels, kernel_size=None, gamma=2, b=1, init_cfg=None):
+    def __init__(self,
+                 channels,
+                 kernel_size=None,
+                 gamma=2,
+                 b=1,
+                 init_cfg=None):
         super().__init__(init_cfg)
         if kernel_size is None:
             kernel_size = eca_kernel_size(channels, gamma, b)
-        if not (isinstance(kernel_size, int) and kernel_size > 0 and kernel_size % 2):
-            raise ValueError(f'ECA kernel_size must be a positive odd int, got {kernel_size!r}')
+        if not (isinstance(kernel_size, int) and kernel_size > 0
+                and kernel_size % 2):
+            raise ValueError('ECA kernel_size must be a positive odd '
+                             f'int, got {kernel_size!r}')
         self.kernel_size = kernel_size
         self.pool = nn.AdaptiveAvgPool2d(1)
-        self.conv = nn.Conv1d(1, 1, kernel_size, padding=kernel_size // 2, bias=False)
+        self.conv = nn.Conv1d(
+            1, 1, kernel_size, padding=kernel_size // 2, bias=False)
 
     def forward(self, x):
         n, c = x.shape[:2]

@@ -39,8 +39,8 @@ class ChannelGroupSoftmax(BaseModule):
         radix (int): Number of channel groups competing in the softmax.
             Defaults to 2.
         groups (int): Cardinality (groups of ``fc1``/``fc2``). Defaults to 1.
-        reduction_factor (int): ``fc1`` width is ``channels // reduction_factor``.
-            Defaults to 4.
+        reduction_factor (int): ``fc1`` width is
+            ``channels // reduction_factor``. Defaults to 4.
         min_inter_channels (int): Lower bound of the ``fc1`` width.
             Defaults to 32.
         norm_cfg (dict): Norm after ``fc1``. Defaults to ``dict(type='BN')``.
@@ -48,15 +48,23 @@ class ChannelGroupSoftmax(BaseModule):
         init_cfg (dict, optional): Initialization config. Defaults to None.
     """
 
-    def __init__(self, channels, radix=2, groups=1, reduction_factor=4,
-                 min_inter_channels=32, norm_cfg=dict(type='BN'),
-                 act_cfg=dict(type='ReLU'), init_cfg=None):
+    def __init__(self,
+                 channels,
+                 radix=2,
+                 groups=1,
+                 reduction_factor=4,
+                 min_inter_channels=32,
+                 norm_cfg=dict(type='BN'),
+                 act_cfg=dict(type='ReLU'),
+                 init_cfg=None):
         super().__init__(init_cfg)
         if radix < 1 or groups < 1 or channels % (radix * groups):
-            raise ValueError(f'ChannelGroupSoftmax: channels ({channels}) must be divisible '
-                             f'by radix * groups ({radix} * {groups})')
+            raise ValueError(
+                f'ChannelGroupSoftmax: channels ({channels}) must be '
+                f'divisible by radix * groups ({radix} * {groups})')
         inter = max(channels // reduction_factor, min_inter_channels)
-        inter = -(-inter // groups) * groups  # grouped convs need a multiple of groups
+        inter = -(-inter //
+                  groups) * groups  # grouped convs need a multiple of groups
         self.radix = radix
         self.fc1 = nn.Conv2d(channels // radix, inter, 1, groups=groups)
         self.norm = build_norm_layer(norm_cfg, inter)[1]

@@ -42,11 +42,13 @@ class LSKAttention(AttentionUnitMixin, BaseModule):
         super().__init__(init_cfg)
         check_form('LSKAttention', form)
         if channels % 2:
-            raise ValueError(f'LSKAttention needs an even number of channels, got {channels}')
+            raise ValueError('LSKAttention needs an even number of '
+                             f'channels, got {channels}')
         half = channels // 2
-        self.local = nn.Conv2d(channels, channels, 5, padding=2, groups=channels)
-        self.dilated = nn.Conv2d(channels, channels, 7, padding=9, dilation=3,
-                                 groups=channels)
+        self.local = nn.Conv2d(
+            channels, channels, 5, padding=2, groups=channels)
+        self.dilated = nn.Conv2d(
+            channels, channels, 7, padding=9, dilation=3, groups=channels)
         self.reduce_local = nn.Conv2d(channels, half, 1)
         self.reduce_dilated = nn.Conv2d(channels, half, 1)
         self.select = nn.Conv2d(2, 2, 7, padding=3)
@@ -55,9 +57,14 @@ class LSKAttention(AttentionUnitMixin, BaseModule):
 
     def _core(self, x):
         local = self.local(x)
-        kernels = torch.stack(
-            [self.reduce_local(local), self.reduce_dilated(self.dilated(local))], dim=1)
+        kernels = torch.stack([
+            self.reduce_local(local),
+            self.reduce_dilated(self.dilated(local))
+        ],
+                              dim=1)
         flat = kernels.flatten(1, 2)  # (N, C, H, W): both reduced maps
-        stats = torch.cat([flat.mean(1, keepdim=True), flat.amax(1, keepdim=True)], dim=1)
+        stats = torch.cat(
+            [flat.mean(1, keepdim=True),
+             flat.amax(1, keepdim=True)], dim=1)
         select = self.select(stats).sigmoid().unsqueeze(2)  # (N, 2, 1, H, W)
         return x * self.proj((kernels * select).sum(1))

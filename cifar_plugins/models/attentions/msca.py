@@ -1,4 +1,5 @@
-"""MSCA: multi-scale convolutional attention (SegNeXt, Guo et al., NeurIPS 2022)."""
+"""MSCA: multi-scale convolutional attention (SegNeXt, Guo et al., NeurIPS
+2022)."""
 import torch.nn as nn
 from mmengine.model import BaseModule
 
@@ -39,19 +40,32 @@ class MSCA(AttentionUnitMixin, BaseModule):
         init_cfg (dict, optional): Initialization config. Defaults to None.
     """
 
-    def __init__(self, channels, branches=(7, 11, 21), form='unit', init_cfg=None):
+    def __init__(self,
+                 channels,
+                 branches=(7, 11, 21),
+                 form='unit',
+                 init_cfg=None):
         super().__init__(init_cfg)
         check_form('MSCA', form)
         branches = tuple(branches)
         if any(not (isinstance(k, int) and k > 0 and k % 2) for k in branches):
-            raise ValueError(f'MSCA branches must be positive odd ints, got {branches}')
+            raise ValueError(
+                f'MSCA branches must be positive odd ints, got {branches}')
         self.branches_k = branches
-        self.local = nn.Conv2d(channels, channels, 5, padding=2, groups=channels)
+        self.local = nn.Conv2d(
+            channels, channels, 5, padding=2, groups=channels)
         self.branches = nn.ModuleList(
             nn.Sequential(
-                nn.Conv2d(channels, channels, (1, k), padding=(0, k // 2), groups=channels),
-                nn.Conv2d(channels, channels, (k, 1), padding=(k // 2, 0), groups=channels))
-            for k in branches)
+                nn.Conv2d(
+                    channels,
+                    channels, (1, k),
+                    padding=(0, k // 2),
+                    groups=channels),
+                nn.Conv2d(
+                    channels,
+                    channels, (k, 1),
+                    padding=(k // 2, 0),
+                    groups=channels)) for k in branches)
         self.channel_mix = nn.Conv2d(channels, channels, 1)
         self._build_unit(channels, form)
 

@@ -24,5 +24,6 @@ class SE(SELayer):
 
     def __init__(self, channels, ratio=16, divisor=8, **kwargs):
         if kwargs.get('return_weight'):
-            raise ValueError('SE as an attention module must return the re-weighted map')
+            raise ValueError(
+                'SE as an attention module must return the re-weighted map')
         super().__init__(channels, ratio=ratio, divisor=divisor, **kwargs)

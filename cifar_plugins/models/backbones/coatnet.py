@@ -18,10 +18,12 @@ from .slim_blocks import make_drop_path
 def relative_position_index(height, width, max_distance):
     """Index into a ``(2M-1)^2`` bias table for every pair of positions of an
     ``height x width`` grid; offsets beyond ``M - 1`` are clipped to it."""
-    coords = torch.stack(torch.meshgrid(torch.arange(height), torch.arange(width),
-                                        indexing='ij')).flatten(1)
-    offsets = (coords[:, :, None] - coords[:, None, :]).clamp(-max_distance + 1,
-                                                              max_distance - 1)
+    coords = torch.stack(
+        torch.meshgrid(
+            torch.arange(height), torch.arange(width),
+            indexing='ij')).flatten(1)
+    offsets = (coords[:, :, None] - coords[:, None, :]).clamp(
+        -max_distance + 1, max_distance - 1)
     offsets = offsets + max_distance - 1
     return offsets[0] * (2 * max_distance - 1) + offsets[1]
 
@@ -52,7 +54,12 @@ class RelPosSelfAttention(BaseModule):
         init_cfg (dict, optional): Initialization config.
     """
 
-    def __init__(self, in_channels, out_channels, num_heads, head_dim=32, rel_pos_size=16,
+    def __init__(self,
+                 in_channels,
+                 out_channels,
+                 num_heads,
+                 head_dim=32,
+                 rel_pos_size=16,
                  init_cfg=None):
         super().__init__(init_cfg)
         self.num_heads = num_heads
@@ -67,7 +74,8 @@ class RelPosSelfAttention(BaseModule):
 
     def relative_position_bias(self, height, width):
         index = relative_position_index(height, width, self.rel_pos_size)
-        bias = self.relative_position_bias_table[index.to(self.relative_position_bias_table.device)]
+        bias = self.relative_position_bias_table[index.to(
+            self.relative_position_bias_table.device)]
         return bias.permute(2, 0, 1)  # (heads, N, N)
 
     def forward(self, x):
@@ -75,7 +83,8 @@ class RelPosSelfAttention(BaseModule):
         batch, _, height, width = x.shape
         tokens = x.flatten(2).transpose(1, 2)
         # head-first channel layout (heads, q/k/v, head_dim), as timm's CoAtNet
-        qkv = self.qkv(tokens).view(batch, -1, self.num_heads, 3, self.head_dim)
+        qkv = self.qkv(tokens).view(batch, -1, self.num_heads, 3,
+                                    self.head_dim)
         q, k, v = qkv.permute(3, 0, 2, 1, 4)  # each (B, heads, N, head_dim)
         bias = self.relative_position_bias(height, width).to(q.dtype)
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
@@ -148,22 +157,29 @@ class RelPosTransformerBlock(BaseModule):
         super().__init__(init_cfg)
         rel_pos_size = rel_pos_size or resolution
         if not rel_pos_size:
-            raise ValueError('RelPosTransformerBlock needs resolution, the side of the '
-                             "stage's token grid (e.g. 4 for the last stage on 32x32 "
-                             'images), to size its relative-position table')
+            raise ValueError(
+                'RelPosTransformerBlock needs resolution, the side of the '
+                "stage's token grid (e.g. 4 for the last stage on 32x32 "
+                'images), to size its relative-position table')
 
         def pool():
-            return nn.AvgPool2d(stride, stride, ceil_mode=True) if stride > 1 else nn.Identity()
+            return nn.AvgPool2d(
+                stride, stride,
+                ceil_mode=True) if stride > 1 else nn.Identity()
 
         self.pool = pool()
         if stride != 1 or in_channels != out_channels:
-            self.shortcut = nn.Sequential(pool(), nn.Conv2d(in_channels, out_channels, 1))
+            self.shortcut = nn.Sequential(
+                pool(), nn.Conv2d(in_channels, out_channels, 1))
         else:
             self.shortcut = nn.Identity()
         self.norm1 = build_norm_layer(block_norm_cfg, in_channels)
-        self.attn = RelPosSelfAttention(in_channels, out_channels,
-                                        num_heads=max(1, out_channels // head_dim),
-                                        head_dim=head_dim, rel_pos_size=rel_pos_size)
+        self.attn = RelPosSelfAttention(
+            in_channels,
+            out_channels,
+            num_heads=max(1, out_channels // head_dim),
+            head_dim=head_dim,
+            rel_pos_size=rel_pos_size)
         self.norm2 = build_norm_layer(block_norm_cfg, out_channels)
         hidden = int(out_channels * mlp_ratio)
         self.ffn = nn.Sequential(
@@ -191,6 +207,7 @@ class RelPosTransformerBlock(BaseModule):
         super().init_weights()
 
     def forward(self, x):
-        x = self.shortcut(x) + self.drop_path(self.attn(self.pool(self.norm1(x))))
+        x = self.shortcut(x) + self.drop_path(
+            self.attn(self.pool(self.norm1(x))))
         ffn = self.ffn(self.norm2(x).permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
         return x + self.drop_path(self.attention(ffn))

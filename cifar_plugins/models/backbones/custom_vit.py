@@ -7,7 +7,8 @@ from mmcv.cnn import ConvModule
 from mmengine.model import ModuleList
 from mmengine.model.weight_init import trunc_normal_
 from mmpretrain.models.backbones.base_backbone import BaseBackbone
-from mmpretrain.models.backbones.vision_transformer import TransformerEncoderLayer
+from mmpretrain.models.backbones.vision_transformer import \
+    TransformerEncoderLayer
 from mmpretrain.models.utils import build_norm_layer, resize_pos_embed
 
 from cifar_plugins.registry import MODELS
@@ -104,23 +105,42 @@ class ConvStemViT(BaseBackbone):
                  with_pos_embed=True,
                  interpolate_mode='bicubic',
                  init_cfg=(dict(type='Kaiming', layer='Conv2d'),
-                           dict(type='TruncNormal', layer='Linear', std=.02, bias=0.),
-                           dict(type='Constant', layer=['LayerNorm', '_BatchNorm'],
-                                val=1., bias=0.))):
-        super().__init__(init_cfg=list(init_cfg) if isinstance(init_cfg, tuple) else init_cfg)
+                           dict(
+                               type='TruncNormal',
+                               layer='Linear',
+                               std=.02,
+                               bias=0.),
+                           dict(
+                               type='Constant',
+                               layer=['LayerNorm', '_BatchNorm'],
+                               val=1.,
+                               bias=0.))):
+        super().__init__(
+            init_cfg=list(init_cfg) if isinstance(init_cfg, tuple
+                                                  ) else init_cfg)
         if len(stem_channels) != len(stem_strides) or not stem_channels:
-            raise ValueError('stem_channels and stem_strides must be non-empty and of '
-                             f'equal length, got {stem_channels} and {stem_strides}')
+            raise ValueError(
+                'stem_channels and stem_strides must be non-empty and of '
+                f'equal length, got {stem_channels} and {stem_strides}')
         stride = math.prod(stem_strides)
         if img_size % stride:
-            raise ValueError(f'img_size {img_size} is not divisible by the stem stride {stride}')
+            raise ValueError(f'img_size {img_size} is not divisible by '
+                             f'the stem stride {stride}')
         if embed_dims % num_heads:
-            raise ValueError(f'embed_dims {embed_dims} is not divisible by num_heads {num_heads}')
+            raise ValueError(f'embed_dims {embed_dims} is not '
+                             f'divisible by num_heads {num_heads}')
 
         convs, cin = [], in_channels
         for cout, s in zip(stem_channels, stem_strides):
-            convs.append(ConvModule(cin, cout, 3, stride=s, padding=1, norm_cfg=conv_norm_cfg,
-                                    act_cfg=dict(type='ReLU')))
+            convs.append(
+                ConvModule(
+                    cin,
+                    cout,
+                    3,
+                    stride=s,
+                    padding=1,
+                    norm_cfg=conv_norm_cfg,
+                    act_cfg=dict(type='ReLU')))
             cin = cout
         convs.append(nn.Conv2d(cin, embed_dims, 1))
         self.stem = nn.Sequential(*convs)
@@ -129,8 +149,9 @@ class ConvStemViT(BaseBackbone):
         self.interpolate_mode = interpolate_mode
         self.patch_resolution = (img_size // stride, img_size // stride)
         num_tokens = self.patch_resolution[0] * self.patch_resolution[1]
-        self.pos_embed = (nn.Parameter(torch.zeros(1, num_tokens, embed_dims))
-                          if with_pos_embed else None)
+        self.pos_embed = (
+            nn.Parameter(torch.zeros(1, num_tokens, embed_dims))
+            if with_pos_embed else None)
         self.drop_after_pos = nn.Dropout(p=drop_rate)
 
         dpr = torch.linspace(0, drop_path_rate, num_layers).tolist()
@@ -150,7 +171,8 @@ class ConvStemViT(BaseBackbone):
 
     def init_weights(self):
         super().init_weights()
-        pretrained = isinstance(self.init_cfg, dict) and self.init_cfg['type'] == 'Pretrained'
+        pretrained = isinstance(self.init_cfg,
+                                dict) and self.init_cfg['type'] == 'Pretrained'
         if self.pos_embed is not None and not pretrained:
             trunc_normal_(self.pos_embed, std=0.02)
 
@@ -159,8 +181,12 @@ class ConvStemViT(BaseBackbone):
         hw = x.shape[-2:]
         x = x.flatten(2).transpose(1, 2)  # (B, H*W, C)
         if self.pos_embed is not None:
-            x = x + resize_pos_embed(self.pos_embed, self.patch_resolution, hw,
-                                     mode=self.interpolate_mode, num_extra_tokens=0)
+            x = x + resize_pos_embed(
+                self.pos_embed,
+                self.patch_resolution,
+                hw,
+                mode=self.interpolate_mode,
+                num_extra_tokens=0)
         x = self.drop_after_pos(x)
         for layer in self.layers:
             x = layer(x)

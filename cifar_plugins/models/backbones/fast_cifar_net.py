@@ -8,12 +8,14 @@ from mmengine.model import BaseModule
 from cifar_plugins.registry import MODELS
 from ..utils.whitening import WhiteningConv2d
 
-# state-dict names of ConvGroup before its layers were named (nn.Sequential indices)
+# state-dict names of ConvGroup before its layers were named (nn.Sequential
+# indices)
 _OLD_GROUP_KEYS = {'0': 'conv1', '2': 'norm1', '4': 'conv2', '5': 'norm2'}
 
 
 def _norm(channels, momentum, affine_weight):
-    norm = nn.BatchNorm2d(channels, momentum=momentum, eps=1e-12 if not affine_weight else 1e-5)
+    norm = nn.BatchNorm2d(
+        channels, momentum=momentum, eps=1e-12 if not affine_weight else 1e-5)
     if not affine_weight:  # scale fixed at 1: only the shift is learned
         norm.weight.requires_grad_(False)
     return norm
@@ -29,15 +31,25 @@ class ConvGroup(nn.Sequential):
         bn_affine_weight (bool): Learn the BN scale; False fixes it at 1.
     """
 
-    def __init__(self, in_channels, out_channels, bn_momentum, bn_affine_weight=True):
-        super().__init__(OrderedDict([
-            ('conv1', nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False)),
-            ('pool', nn.MaxPool2d(2)),
-            ('norm1', _norm(out_channels, bn_momentum, bn_affine_weight)),
-            ('act1', nn.GELU()),
-            ('conv2', nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)),
-            ('norm2', _norm(out_channels, bn_momentum, bn_affine_weight)),
-            ('act2', nn.GELU())]))
+    def __init__(self,
+                 in_channels,
+                 out_channels,
+                 bn_momentum,
+                 bn_affine_weight=True):
+        super().__init__(
+            OrderedDict([
+                ('conv1',
+                 nn.Conv2d(
+                     in_channels, out_channels, 3, padding=1, bias=False)),
+                ('pool', nn.MaxPool2d(2)),
+                ('norm1', _norm(out_channels, bn_momentum, bn_affine_weight)),
+                ('act1', nn.GELU()),
+                ('conv2',
+                 nn.Conv2d(
+                     out_channels, out_channels, 3, padding=1, bias=False)),
+                ('norm2', _norm(out_channels, bn_momentum, bn_affine_weight)),
+                ('act2', nn.GELU())
+            ]))
         self._register_load_state_dict_pre_hook(self._rename_old_keys)
 
     @staticmethod
@@ -45,7 +57,8 @@ class ConvGroup(nn.Sequential):
         for key in [k for k in state_dict if k.startswith(prefix)]:
             index, _, rest = key[len(prefix):].partition('.')
             if index in _OLD_GROUP_KEYS:
-                state_dict[f'{prefix}{_OLD_GROUP_KEYS[index]}.{rest}'] = state_dict.pop(key)
+                new_key = f'{prefix}{_OLD_GROUP_KEYS[index]}.{rest}'
+                state_dict[new_key] = state_dict.pop(key)
 
 
 @MODELS.register_module()
@@ -88,29 +101,47 @@ class FastCIFARNet(BaseModule):
         init_cfg (dict | list, optional): mmengine initialisation config.
     """
 
-    def __init__(self, widths=(32, 64, 128), stem_channels=24, bn_momentum=0.2, stem='conv',
-                 whiten_eps=5e-4, dirac_init=False, bn_affine_weight=True, final_pool=None,
-                 out_scale=1.0, stem_stride=1, init_cfg=None):
+    def __init__(self,
+                 widths=(32, 64, 128),
+                 stem_channels=24,
+                 bn_momentum=0.2,
+                 stem='conv',
+                 whiten_eps=5e-4,
+                 dirac_init=False,
+                 bn_affine_weight=True,
+                 final_pool=None,
+                 out_scale=1.0,
+                 stem_stride=1,
+                 init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if stem_stride not in (1, 2):
-            raise ValueError(f'stem_stride must be 1 or 2, got {stem_stride!r}')
+            raise ValueError(
+                f'stem_stride must be 1 or 2, got {stem_stride!r}')
         if stem == 'conv':
             self.stem = nn.Sequential(
-                nn.Conv2d(3, stem_channels, 3, stride=stem_stride, padding=1, bias=False),
-                _norm(stem_channels, bn_momentum, bn_affine_weight),
-                nn.GELU())
+                nn.Conv2d(
+                    3,
+                    stem_channels,
+                    3,
+                    stride=stem_stride,
+                    padding=1,
+                    bias=False),
+                _norm(stem_channels, bn_momentum, bn_affine_weight), nn.GELU())
         elif stem == 'whitening':
-            whiten = WhiteningConv2d(3, kernel_size=2, eps=whiten_eps, stride=stem_stride)
+            whiten = WhiteningConv2d(
+                3, kernel_size=2, eps=whiten_eps, stride=stem_stride)
             stem_channels = whiten.out_channels
             self.stem = nn.Sequential(whiten, nn.GELU())
         else:
-            raise ValueError(f"stem must be 'conv' or 'whitening', got {stem!r}")
+            raise ValueError(
+                f"stem must be 'conv' or 'whitening', got {stem!r}")
         if final_pool not in (None, 'max'):
-            raise ValueError(f"final_pool must be None or 'max', got {final_pool!r}")
+            raise ValueError(
+                f"final_pool must be None or 'max', got {final_pool!r}")
         chans = (stem_channels, *widths)
-        self.groups = nn.Sequential(*(ConvGroup(chans[i], chans[i + 1], bn_momentum,
-                                                bn_affine_weight)
-                                      for i in range(len(widths))))
+        self.groups = nn.Sequential(
+            *(ConvGroup(chans[i], chans[i + 1], bn_momentum, bn_affine_weight)
+              for i in range(len(widths))))
         self.dirac_init = dirac_init
         self.final_pool = final_pool
         self.out_scale = out_scale
@@ -133,4 +164,4 @@ class FastCIFARNet(BaseModule):
         x = self.groups(self.stem(x))
         if self.final_pool == 'max':
             x = torch.amax(x, dim=(2, 3)) * self.out_scale
-        return (x,)
+        return (x, )

@@ -47,16 +47,29 @@ class GatedGhostModule(GhostModule):
         init_cfg (dict, optional): Initialization config.
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size=1, ratio=2, dw_size=7,
-                 stride=1, norm_cfg=dict(type='BN'), act_cfg=dict(type='ReLU'),
+    def __init__(self,
+                 in_channels,
+                 out_channels,
+                 kernel_size=1,
+                 ratio=2,
+                 dw_size=7,
+                 stride=1,
+                 norm_cfg=dict(type='BN'),
+                 act_cfg=dict(type='ReLU'),
                  init_cfg=None):
-        super().__init__(in_channels, out_channels, kernel_size, ratio, dw_size, stride,
-                         norm_cfg, act_cfg, init_cfg)
+        super().__init__(in_channels, out_channels, kernel_size, ratio,
+                         dw_size, stride, norm_cfg, act_cfg, init_cfg)
 
-    def _build_cheap_operation(self, channels, ghost_channels, dw_size, norm_cfg, act_cfg):
+    def _build_cheap_operation(self, channels, ghost_channels, dw_size,
+                               norm_cfg, act_cfg):
         layers = dict(
-            dwconv=nn.Conv2d(channels, ghost_channels, dw_size, padding=dw_size // 2,
-                             groups=channels, bias=False),
+            dwconv=nn.Conv2d(
+                channels,
+                ghost_channels,
+                dw_size,
+                padding=dw_size // 2,
+                groups=channels,
+                bias=False),
             norm=build_norm_layer(norm_cfg, ghost_channels)[1],
             act=build_activation_layer(act_cfg) if act_cfg else nn.Identity())
         return nn.ModuleDict(layers)
@@ -95,8 +108,17 @@ class GatedGhostBlock(GhostBasicBlock):
     """
     ghost_module = GatedGhostModule
 
-    def __init__(self, in_channels, out_channels, stride=1, attention=None,
-                 drop_path_rate=0., norm_cfg=dict(type='BN'), act_cfg=dict(type='ReLU'),
-                 ratio=2, dw_size=7, init_cfg=None):
-        super().__init__(in_channels, out_channels, stride, attention, drop_path_rate,
-                         norm_cfg, act_cfg, ratio, dw_size, init_cfg)
+    def __init__(self,
+                 in_channels,
+                 out_channels,
+                 stride=1,
+                 attention=None,
+                 drop_path_rate=0.,
+                 norm_cfg=dict(type='BN'),
+                 act_cfg=dict(type='ReLU'),
+                 ratio=2,
+                 dw_size=7,
+                 init_cfg=None):
+        super().__init__(in_channels, out_channels, stride, attention,
+                         drop_path_rate, norm_cfg, act_cfg, ratio, dw_size,
+                         init_cfg)

@@ -49,20 +49,33 @@ class GhostModule(BaseModule):
                  init_cfg=None):
         super().__init__(init_cfg)
         if not isinstance(ratio, int) or ratio < 2:
-            raise ValueError(f'Ghost ratio must be an integer >= 2, got {ratio}')
+            raise ValueError(
+                f'Ghost ratio must be an integer >= 2, got {ratio}')
         self.out_channels = out_channels
         self.ratio = ratio
         init_channels = math.ceil(out_channels / ratio)
         self.primary_conv = ConvModule(
-            in_channels, init_channels, kernel_size, stride=stride,
-            padding=kernel_size // 2, norm_cfg=norm_cfg, act_cfg=act_cfg)
+            in_channels,
+            init_channels,
+            kernel_size,
+            stride=stride,
+            padding=kernel_size // 2,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg)
         self.cheap_operation = self._build_cheap_operation(
-            init_channels, init_channels * (ratio - 1), dw_size, norm_cfg, act_cfg)
+            init_channels, init_channels * (ratio - 1), dw_size, norm_cfg,
+            act_cfg)
 
-    def _build_cheap_operation(self, channels, ghost_channels, dw_size, norm_cfg, act_cfg):
+    def _build_cheap_operation(self, channels, ghost_channels, dw_size,
+                               norm_cfg, act_cfg):
         return ConvModule(
-            channels, ghost_channels, dw_size, padding=dw_size // 2, groups=channels,
-            norm_cfg=norm_cfg, act_cfg=act_cfg)
+            channels,
+            ghost_channels,
+            dw_size,
+            padding=dw_size // 2,
+            groups=channels,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg)
 
     def _ghost_maps(self, intrinsic):
         return self.cheap_operation(intrinsic)
@@ -110,13 +123,25 @@ class GhostBasicBlock(BaseModule):
                  init_cfg=None):
         super().__init__(init_cfg)
         self.ghost1 = self.ghost_module(
-            in_channels, out_channels, kernel_size=3, ratio=ratio, dw_size=dw_size,
-            stride=stride, norm_cfg=norm_cfg, act_cfg=act_cfg)
+            in_channels,
+            out_channels,
+            kernel_size=3,
+            ratio=ratio,
+            dw_size=dw_size,
+            stride=stride,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg)
         self.ghost2 = self.ghost_module(
-            out_channels, out_channels, kernel_size=3, ratio=ratio, dw_size=dw_size,
-            norm_cfg=norm_cfg, act_cfg=None)
+            out_channels,
+            out_channels,
+            kernel_size=3,
+            ratio=ratio,
+            dw_size=dw_size,
+            norm_cfg=norm_cfg,
+            act_cfg=None)
         self.attention = build_attention(attention, out_channels)
-        self.shortcut = make_shortcut(in_channels, out_channels, stride, norm_cfg)
+        self.shortcut = make_shortcut(in_channels, out_channels, stride,
+                                      norm_cfg)
         self.drop_path = make_drop_path(drop_path_rate)
         self.act = build_activation_layer(act_cfg)
 

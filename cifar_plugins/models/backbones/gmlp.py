@@ -33,7 +33,9 @@ class SpatialGatingUnit(BaseModule):
     def __init__(self, channels, num_tokens, init_eps=1e-3, init_cfg=None):
         super().__init__(init_cfg)
         if channels % 2:
-            raise ValueError(f'SpatialGatingUnit splits its channels in two; got {channels}')
+            raise ValueError(
+                f'SpatialGatingUnit splits its channels in two; got {channels}'
+            )
         self.num_tokens = num_tokens
         self.init_eps = init_eps
         self.norm = nn.LayerNorm(channels // 2)  # eps 1e-5, as timm's SGU
@@ -71,8 +73,13 @@ class GMLPBlock(BaseModule):
         init_cfg (dict, optional): Initialization config.
     """
 
-    def __init__(self, channels, num_tokens, ffn_ratio=6., drop_path_rate=0.,
-                 attention=None, init_cfg=None):
+    def __init__(self,
+                 channels,
+                 num_tokens,
+                 ffn_ratio=6.,
+                 drop_path_rate=0.,
+                 attention=None,
+                 init_cfg=None):
         super().__init__(init_cfg)
         ffn_channels = 2 * int(channels * ffn_ratio / 2)
         self.norm = nn.LayerNorm(channels, eps=1e-6)
@@ -86,7 +93,8 @@ class GMLPBlock(BaseModule):
     def forward(self, x):
         batch, channels, height, width = x.shape
         tokens = x.flatten(2).transpose(1, 2)
-        out = self.proj_out(self.sgu(self.act(self.proj_in(self.norm(tokens)))))
+        out = self.proj_out(
+            self.sgu(self.act(self.proj_in(self.norm(tokens)))))
         out = out.transpose(1, 2).reshape(batch, channels, height, width)
         return x + self.drop_path(self.attention(out))
 
@@ -137,19 +145,22 @@ class GMLPStage(BaseModule):
                  init_cfg=None):
         super().__init__(init_cfg)
         if input_resolution is None:
-            raise ValueError('GMLPStage needs input_resolution, the (H, W) of the stage '
-                             'input (e.g. 8 for the last stage on 32x32 images): its '
-                             'spatial gating unit mixes a fixed number of tokens')
+            raise ValueError(
+                'GMLPStage needs input_resolution, the (H, W) of the stage '
+                'input (e.g. 8 for the last stage on 32x32 images): its '
+                'spatial gating unit mixes a fixed number of tokens')
         drop_path_rates = list(drop_path_rates or [0.] * num_blocks)
         if len(drop_path_rates) != num_blocks:
-            raise ValueError(f'GMLPStage got {len(drop_path_rates)} drop_path_rates '
-                             f'for {num_blocks} blocks')
+            raise ValueError(
+                f'GMLPStage got {len(drop_path_rates)} drop_path_rates '
+                f'for {num_blocks} blocks')
         height, width = _pair(input_resolution)
         self.input_resolution = (height, width)
         self.resolution = (height // stride, width // stride)
-        self.downsample = (ConvNeXtDownsample(in_channels, out_channels, stride)
-                           if needs_downsample(in_channels, out_channels, stride)
-                           else nn.Identity())
+        self.downsample = (
+            ConvNeXtDownsample(
+                in_channels, out_channels, stride) if needs_downsample(
+                    in_channels, out_channels, stride) else nn.Identity())
         num_tokens = self.resolution[0] * self.resolution[1]
         self.blocks = Sequential(*[
             GMLPBlock(out_channels, num_tokens, ffn_ratio, rate, attention)
@@ -158,7 +169,8 @@ class GMLPStage(BaseModule):
 
     def forward(self, x):
         if tuple(x.shape[-2:]) != self.input_resolution:
-            raise ValueError(f'GMLPStage was built for {self.input_resolution} inputs '
-                             f'(input_resolution) but got {tuple(x.shape[-2:])}; set '
-                             'input_resolution to the stage input size for this image size')
+            raise ValueError(
+                f'GMLPStage was built for {self.input_resolution} inputs '
+                f'(input_resolution) but got {tuple(x.shape[-2:])}; set '
+                'input_resolution to the stage input size for this image size')
         return self.blocks(self.downsample(x))

@@ -5,7 +5,8 @@ from mmpretrain.models.backbones.hornet import HorNetBlock
 
 from cifar_plugins.registry import MODELS
 from ..utils.attention import build_attention
-from .slim_convnext import TRUNC_NORMAL_INIT, ConvNeXtDownsample, needs_downsample
+from .slim_convnext import (TRUNC_NORMAL_INIT, ConvNeXtDownsample,
+                            needs_downsample)
 
 
 @MODELS.register_module()
@@ -63,15 +64,21 @@ class HorNetStageBlock(BaseModule):
                  init_cfg=None):
         super().__init__(TRUNC_NORMAL_INIT if init_cfg is None else init_cfg)
         if order < 1 or out_channels % 2**(order - 1):
-            raise ValueError(f'gnConv of order {order} splits the channels into '
-                             f'C/2^(n-1)..C: out_channels={out_channels} must be '
-                             f'divisible by {2**(order - 1)}')
-        self.downsample = (ConvNeXtDownsample(in_channels, out_channels, stride)
-                           if needs_downsample(in_channels, out_channels, stride)
-                           else nn.Identity())
+            raise ValueError(
+                f'gnConv of order {order} splits the channels into '
+                f'C/2^(n-1)..C: out_channels={out_channels} must be '
+                f'divisible by {2**(order - 1)}')
+        self.downsample = (
+            ConvNeXtDownsample(
+                in_channels, out_channels, stride) if needs_downsample(
+                    in_channels, out_channels, stride) else nn.Identity())
         self.block = HorNetBlock(
-            out_channels, order=order, dw_cfg=dict(type='DW', kernel_size=kernel_size),
-            scale=scale, drop_path_rate=drop_path_rate, use_layer_scale=use_layer_scale)
+            out_channels,
+            order=order,
+            dw_cfg=dict(type='DW', kernel_size=kernel_size),
+            scale=scale,
+            drop_path_rate=drop_path_rate,
+            use_layer_scale=use_layer_scale)
         if use_layer_scale:
             for gamma in (self.block.gamma1, self.block.gamma2):
                 nn.init.constant_(gamma.weight, layer_scale_init_value)

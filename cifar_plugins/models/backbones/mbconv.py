@@ -1,4 +1,5 @@
-"""CoAtNet's MBConv block (pre-norm inverted residual + SE) as a SlimResNet block type."""
+"""CoAtNet's MBConv block (pre-norm inverted residual + SE) as a SlimResNet
+block type."""
 import math
 
 import torch.nn as nn
@@ -47,12 +48,12 @@ class MBConvBlock(BaseModule):
 
     The shortcut is the identity, or CoAtNet's ``Proj(Pool(x))`` when the shape
     changes (2x2 average pool when strided, 1x1 conv with bias when the width
-    changes). The stride sits on the depthwise conv (timm's ``stride_mode='dw'``).
-    The attention module from ``build_attention`` follows the last 1x1 conv,
-    before the residual add. The block owns its initialisation
-    (:meth:`init_weights`): EfficientNet's fan-out normal for every conv
-    (``std = sqrt(2 / (k*k*out/groups))``, zero biases), as timm's MaxxVit.
-    Written here; checked against timm's ``MbConvBlock`` in the tests.
+    changes). The stride sits on the depthwise conv (timm's
+    ``stride_mode='dw'``). The attention module from ``build_attention``
+    follows the last 1x1 conv, before the residual add. The block owns its
+    initialisation (:meth:`init_weights`): EfficientNet's fan-out normal for
+    every conv (``std = sqrt(2 / (k*k*out/groups))``, zero biases), as timm's
+    MaxxVit. Written here; checked against timm's ``MbConvBlock`` in the tests.
 
     Args:
         in_channels (int): Input channels.
@@ -70,7 +71,8 @@ class MBConvBlock(BaseModule):
             (CoAtNet expands the *output* width). Defaults to 4.
         kernel_size (int): Depthwise kernel size. Defaults to 3.
         se_ratio (float): SE squeeze width as a share of ``out_channels``
-            (``int(se_ratio * out_channels)``); 0 disables SE. Defaults to 0.25.
+            (``int(se_ratio * out_channels)``); 0 disables SE. Defaults to
+            0.25.
         se_act_cfg (dict): Activation of the SE squeeze. Defaults to SiLU.
         init_cfg (dict, optional): Initialization config. Defaults to None:
             :meth:`init_weights`' EfficientNet init.
@@ -91,34 +93,46 @@ class MBConvBlock(BaseModule):
                  init_cfg=None):
         super().__init__(init_cfg)
         if stride not in (1, 2):
-            raise ValueError(f'MBConvBlock supports stride 1 or 2, got {stride}')
+            raise ValueError(
+                f'MBConvBlock supports stride 1 or 2, got {stride}')
         mid_channels = int(round(out_channels * expand_ratio))
         self.pre_norm = build_norm_layer(norm_cfg, in_channels)[1]
         self.conv1 = nn.Conv2d(in_channels, mid_channels, 1, bias=False)
         self.norm1 = build_norm_layer(norm_cfg, mid_channels)[1]
         self.act1 = build_activation_layer(act_cfg)
-        self.conv2 = nn.Conv2d(mid_channels, mid_channels, kernel_size, stride=stride,
-                               padding=kernel_size // 2, groups=mid_channels, bias=False)
+        self.conv2 = nn.Conv2d(
+            mid_channels,
+            mid_channels,
+            kernel_size,
+            stride=stride,
+            padding=kernel_size // 2,
+            groups=mid_channels,
+            bias=False)
         self.norm2 = build_norm_layer(norm_cfg, mid_channels)[1]
         self.act2 = build_activation_layer(act_cfg)
-        self.se = (_SqueezeExcite(mid_channels, int(se_ratio * out_channels), se_act_cfg)
-                   if se_ratio > 0 else nn.Identity())
+        self.se = (
+            _SqueezeExcite(mid_channels, int(se_ratio * out_channels),
+                           se_act_cfg) if se_ratio > 0 else nn.Identity())
         self.conv3 = nn.Conv2d(mid_channels, out_channels, 1)
         self.attention = build_attention(attention, out_channels)
         self.drop_path = make_drop_path(drop_path_rate)
         if stride == 1 and in_channels == out_channels:
             self.shortcut = nn.Identity()
         else:
-            pool = nn.AvgPool2d(stride, stride, ceil_mode=True) if stride > 1 else nn.Identity()
-            proj = (nn.Conv2d(in_channels, out_channels, 1) if in_channels != out_channels
-                    else nn.Identity())
+            pool = nn.AvgPool2d(
+                stride, stride,
+                ceil_mode=True) if stride > 1 else nn.Identity()
+            proj = (
+                nn.Conv2d(in_channels, out_channels, 1)
+                if in_channels != out_channels else nn.Identity())
             self.shortcut = nn.Sequential(pool, proj)
         self._init_convs()
 
     def _init_convs(self):
         for module in self.modules():
             if isinstance(module, nn.Conv2d):
-                fan_out = module.kernel_size[0] * module.kernel_size[1] * module.out_channels
+                fan_out = module.kernel_size[0] * module.kernel_size[
+                    1] * module.out_channels
                 fan_out //= module.groups
                 nn.init.normal_(module.weight, 0, math.sqrt(2.0 / fan_out))
                 if module.bias is not None:

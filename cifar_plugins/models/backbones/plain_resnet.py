@@ -1,4 +1,5 @@
-"""Plain (shortcut-free) CIFAR ResNets: the control arm of the degradation study."""
+"""Plain (shortcut-free) CIFAR ResNets: the control arm of the degradation
+study."""
 import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmpretrain.models.backbones import ResNet_CIFAR
@@ -18,10 +19,12 @@ class PlainBasicBlock(BasicBlock):
 
     def __init__(self, *args, downsample=None, drop_path_rate=0.0, **kwargs):
         if downsample is not None:
-            raise ValueError('PlainBasicBlock has no shortcut, so no downsample module')
+            raise ValueError(
+                'PlainBasicBlock has no shortcut, so no downsample module')
         if drop_path_rate > 0:
-            raise ValueError('drop_path needs a shortcut to fall back on; a plain block '
-                             'would output zeros')
+            raise ValueError(
+                'drop_path needs a shortcut to fall back on; a plain block '
+                'would output zeros')
         super().__init__(*args, downsample=None, drop_path_rate=0.0, **kwargs)
 
     def forward(self, x):
@@ -63,22 +66,39 @@ class PlainResNet_CIFAR(ResNet_CIFAR):
         34: (PlainBasicBlock, (3, 4, 6, 3)),
     }
 
-    def __init__(self, depth, zero_init_residual=False, drop_path_rate=0.0, **kwargs):
+    def __init__(self,
+                 depth,
+                 zero_init_residual=False,
+                 drop_path_rate=0.0,
+                 **kwargs):
         if depth not in self.arch_settings:
-            raise KeyError(f'PlainResNet_CIFAR supports depth 18 or 34, got {depth}')
+            raise KeyError(
+                f'PlainResNet_CIFAR supports depth 18 or 34, got {depth}')
         if zero_init_residual:
-            raise ValueError('zero_init_residual=True would zero every plain block '
-                             '(there is no identity path to keep the signal)')
+            raise ValueError(
+                'zero_init_residual=True would zero every plain block '
+                '(there is no identity path to keep the signal)')
         if drop_path_rate > 0:
             raise ValueError('drop_path_rate must be 0 for a plain network')
         super().__init__(depth, zero_init_residual=False, **kwargs)
 
-    def make_res_layer(self, block, num_blocks, in_channels, out_channels, stride=1,
-                       drop_path_rate=0.0, avg_down=False, **kwargs):
-        """Stack ``num_blocks`` plain blocks; the first one sets width and stride."""
+    def make_res_layer(self,
+                       block,
+                       num_blocks,
+                       in_channels,
+                       out_channels,
+                       stride=1,
+                       drop_path_rate=0.0,
+                       avg_down=False,
+                       **kwargs):
+        """Stack ``num_blocks`` plain blocks; the first one sets width and
+        stride."""
         blocks = []
         for i in range(num_blocks):
-            blocks.append(block(in_channels=in_channels if i == 0 else out_channels,
-                                out_channels=out_channels, stride=stride if i == 0 else 1,
-                                **kwargs))
+            blocks.append(
+                block(
+                    in_channels=in_channels if i == 0 else out_channels,
+                    out_channels=out_channels,
+                    stride=stride if i == 0 else 1,
+                    **kwargs))
         return nn.Sequential(*blocks)

@@ -68,18 +68,38 @@ class ResNeStBlock(BaseModule):
                 f'({inter_channels}) divisible by groups')
         pool_stride = avg_down_stride and stride > 1
         self.split_attention = SplitAttentionConv2d(
-            in_channels, out_channels, 3, stride=1 if pool_stride else stride, padding=1,
-            groups=groups, radix=radix, reduction_factor=reduction_factor,
+            in_channels,
+            out_channels,
+            3,
+            stride=1 if pool_stride else stride,
+            padding=1,
+            groups=groups,
+            radix=radix,
+            reduction_factor=reduction_factor,
             norm_cfg=norm_cfg)
-        self.avd = nn.AvgPool2d(3, stride, padding=1) if pool_stride else nn.Identity()
-        self.conv2 = ConvModule(out_channels, out_channels, 3, padding=1,
-                                norm_cfg=norm_cfg, act_cfg=None)
+        self.avd = nn.AvgPool2d(
+            3, stride, padding=1) if pool_stride else nn.Identity()
+        self.conv2 = ConvModule(
+            out_channels,
+            out_channels,
+            3,
+            padding=1,
+            norm_cfg=norm_cfg,
+            act_cfg=None)
         self.attention = build_attention(attention, out_channels)
         if stride != 1 or in_channels != out_channels:
-            pool = (nn.AvgPool2d(stride, stride, ceil_mode=True, count_include_pad=False)
-                    if stride > 1 else nn.Identity())
+            pool = (
+                nn.AvgPool2d(
+                    stride, stride, ceil_mode=True, count_include_pad=False)
+                if stride > 1 else nn.Identity())
             self.shortcut = nn.Sequential(
-                pool, ConvModule(in_channels, out_channels, 1, norm_cfg=norm_cfg, act_cfg=None))
+                pool,
+                ConvModule(
+                    in_channels,
+                    out_channels,
+                    1,
+                    norm_cfg=norm_cfg,
+                    act_cfg=None))
         else:
             self.shortcut = nn.Identity()
         self.drop_path = make_drop_path(drop_path_rate)

@@ -1,4 +1,5 @@
-"""ResNet-MS: a CIFAR ResNet that fuses multi-scale features into its output."""
+"""ResNet-MS: a CIFAR ResNet that fuses multi-scale features into its
+output."""
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
@@ -9,7 +10,8 @@ from cifar_plugins.registry import MODELS
 
 @MODELS.register_module()
 class ResNetMS(ResNet_CIFAR):
-    """CIFAR ResNet with multi-scale feature fusion (ResNet18-MS with depth 18).
+    """CIFAR ResNet with multi-scale feature fusion (ResNet18-MS with depth
+    18).
 
     Design: the last stage (4x4 on CIFAR) sees the image only through 32x
     down-sampled, highly abstract features; the earlier stages hold the
@@ -38,14 +40,16 @@ class ResNetMS(ResNet_CIFAR):
         super().__init__(depth, **kwargs)
         last = self.num_stages - 1
         if any(not 0 <= s < last for s in fuse_stages):
-            raise ValueError(f'fuse_stages must lie in [0, {last - 1}], got {fuse_stages}')
+            raise ValueError(
+                f'fuse_stages must lie in [0, {last - 1}], got {fuse_stages}')
         self.fuse_stages = tuple(fuse_stages)
         out_ch = self._stage_channels(last)
         self.laterals = nn.ModuleDict()
         for s in self.fuse_stages:
             _, norm = build_norm_layer(self.norm_cfg, out_ch)
             self.laterals[str(s)] = nn.Sequential(
-                nn.Conv2d(self._stage_channels(s), out_ch, 1, bias=False), norm)
+                nn.Conv2d(self._stage_channels(s), out_ch, 1, bias=False),
+                norm)
 
     def _stage_channels(self, stage):
         return self.base_channels * 2**stage * self.expansion

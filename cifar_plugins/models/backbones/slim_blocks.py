@@ -12,8 +12,13 @@ def make_shortcut(in_channels, out_channels, stride, norm_cfg):
     """Identity, or a 1x1 conv + norm projection when the shape changes."""
     if stride == 1 and in_channels == out_channels:
         return nn.Identity()
-    return ConvModule(in_channels, out_channels, 1, stride=stride, norm_cfg=norm_cfg,
-                      act_cfg=None)
+    return ConvModule(
+        in_channels,
+        out_channels,
+        1,
+        stride=stride,
+        norm_cfg=norm_cfg,
+        act_cfg=None)
 
 
 def make_drop_path(drop_path_rate):
@@ -24,9 +29,9 @@ def make_drop_path(drop_path_rate):
 class SlimBasicBlock(BaseModule):
     """ResNet basic block (two 3x3 convs) with the SlimResNet block interface.
 
-    ``conv3x3(stride) + norm + act -> conv3x3 + norm -> attention -> drop path``,
-    added to the shortcut (a 1x1 conv + norm projection when the stride or
-    width changes), then the activation. The attention module comes from
+    ``conv3x3(stride) + norm + act -> conv3x3 + norm -> attention -> drop
+    path``, added to the shortcut (a 1x1 conv + norm projection when the stride
+    or width changes), then the activation. The attention module comes from
     :func:`build_attention` and sits after the last conv + norm, before the
     residual add; stochastic depth is mmcv's ``DropPath``. Written here after
     `Deep Residual Learning <https://arxiv.org/abs/1512.03385>`_ (mmpretrain's
@@ -38,7 +43,8 @@ class SlimBasicBlock(BaseModule):
     Args:
         in_channels (int): Input channels.
         out_channels (int): Output channels.
-        stride (int): Stride of the first conv and of the shortcut. Defaults to 1.
+        stride (int): Stride of the first conv and of the shortcut. Defaults to
+            1.
         attention (dict | str, optional): Attention config for
             :func:`build_attention`. Defaults to None.
         drop_path_rate (float): Stochastic depth rate of the residual branch.
@@ -48,17 +54,35 @@ class SlimBasicBlock(BaseModule):
         init_cfg (dict, optional): Initialization config. Defaults to None.
     """
 
-    def __init__(self, in_channels, out_channels, stride=1, attention=None,
-                 drop_path_rate=0., norm_cfg=dict(type='BN'), act_cfg=dict(type='ReLU'),
+    def __init__(self,
+                 in_channels,
+                 out_channels,
+                 stride=1,
+                 attention=None,
+                 drop_path_rate=0.,
+                 norm_cfg=dict(type='BN'),
+                 act_cfg=dict(type='ReLU'),
                  init_cfg=None):
         super().__init__(init_cfg)
-        self.conv1 = ConvModule(in_channels, out_channels, 3, stride=stride, padding=1,
-                                norm_cfg=norm_cfg, act_cfg=act_cfg)
-        self.conv2 = ConvModule(out_channels, out_channels, 3, padding=1,
-                                norm_cfg=norm_cfg, act_cfg=None)
+        self.conv1 = ConvModule(
+            in_channels,
+            out_channels,
+            3,
+            stride=stride,
+            padding=1,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg)
+        self.conv2 = ConvModule(
+            out_channels,
+            out_channels,
+            3,
+            padding=1,
+            norm_cfg=norm_cfg,
+            act_cfg=None)
         self.attention = build_attention(attention, out_channels)
         self.drop_path = make_drop_path(drop_path_rate)
-        self.shortcut = make_shortcut(in_channels, out_channels, stride, norm_cfg)
+        self.shortcut = make_shortcut(in_channels, out_channels, stride,
+                                      norm_cfg)
         self.act = build_activation_layer(act_cfg)
 
     def forward(self, x):
@@ -82,21 +106,38 @@ class SlimBottleneck(BaseModule):
             Defaults to 4.
     """
 
-    def __init__(self, in_channels, out_channels, stride=1, attention=None,
-                 drop_path_rate=0., norm_cfg=dict(type='BN'), act_cfg=dict(type='ReLU'),
-                 expansion=4, init_cfg=None):
+    def __init__(self,
+                 in_channels,
+                 out_channels,
+                 stride=1,
+                 attention=None,
+                 drop_path_rate=0.,
+                 norm_cfg=dict(type='BN'),
+                 act_cfg=dict(type='ReLU'),
+                 expansion=4,
+                 init_cfg=None):
         super().__init__(init_cfg)
         if out_channels % expansion:
-            raise ValueError(f'SlimBottleneck: out_channels ({out_channels}) must be '
-                             f'divisible by expansion ({expansion})')
+            raise ValueError(
+                f'SlimBottleneck: out_channels ({out_channels}) must be '
+                f'divisible by expansion ({expansion})')
         mid = out_channels // expansion
-        self.conv1 = ConvModule(in_channels, mid, 1, norm_cfg=norm_cfg, act_cfg=act_cfg)
-        self.conv2 = ConvModule(mid, mid, 3, stride=stride, padding=1, norm_cfg=norm_cfg,
-                                act_cfg=act_cfg)
-        self.conv3 = ConvModule(mid, out_channels, 1, norm_cfg=norm_cfg, act_cfg=None)
+        self.conv1 = ConvModule(
+            in_channels, mid, 1, norm_cfg=norm_cfg, act_cfg=act_cfg)
+        self.conv2 = ConvModule(
+            mid,
+            mid,
+            3,
+            stride=stride,
+            padding=1,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg)
+        self.conv3 = ConvModule(
+            mid, out_channels, 1, norm_cfg=norm_cfg, act_cfg=None)
         self.attention = build_attention(attention, out_channels)
         self.drop_path = make_drop_path(drop_path_rate)
-        self.shortcut = make_shortcut(in_channels, out_channels, stride, norm_cfg)
+        self.shortcut = make_shortcut(in_channels, out_channels, stride,
+                                      norm_cfg)
         self.act = build_activation_layer(act_cfg)
 
     def forward(self, x):

@@ -25,11 +25,15 @@ class ConvNeXtDownsample(nn.Sequential):
             Defaults to ``dict(type='LN2d', eps=1e-6)``.
     """
 
-    def __init__(self, in_channels, out_channels, stride,
+    def __init__(self,
+                 in_channels,
+                 out_channels,
+                 stride,
                  norm_cfg=dict(type='LN2d', eps=1e-6)):
         super().__init__(
             build_norm_layer(norm_cfg, in_channels),
-            nn.Conv2d(in_channels, out_channels, kernel_size=stride, stride=stride))
+            nn.Conv2d(
+                in_channels, out_channels, kernel_size=stride, stride=stride))
 
 
 # ConvNeXt's / HorNet's init (mmpretrain ConvNeXt's default ``init_cfg``)
@@ -96,12 +100,15 @@ class ConvNeXtStageBlock(BaseModule):
                  block_act_cfg=dict(type='GELU'),
                  init_cfg=None):
         super().__init__(TRUNC_NORMAL_INIT if init_cfg is None else init_cfg)
-        self.downsample = (ConvNeXtDownsample(in_channels, out_channels, stride, block_norm_cfg)
-                           if needs_downsample(in_channels, out_channels, stride)
-                           else nn.Identity())
+        self.downsample = (
+            ConvNeXtDownsample(in_channels, out_channels, stride,
+                               block_norm_cfg) if needs_downsample(
+                                   in_channels, out_channels, stride) else
+            nn.Identity())
         self.block = ConvNeXtBlock(
             out_channels,
-            dw_conv_cfg=dict(kernel_size=kernel_size, padding=kernel_size // 2),
+            dw_conv_cfg=dict(
+                kernel_size=kernel_size, padding=kernel_size // 2),
             norm_cfg=block_norm_cfg,
             act_cfg=block_act_cfg,
             mlp_ratio=mlp_ratio,
@@ -109,7 +116,8 @@ class ConvNeXtStageBlock(BaseModule):
             drop_path_rate=drop_path_rate,
             layer_scale_init_value=layer_scale_init_value)
         self.block.pointwise_conv2 = nn.Sequential(
-            self.block.pointwise_conv2, build_attention(attention, out_channels))
+            self.block.pointwise_conv2,
+            build_attention(attention, out_channels))
 
     def forward(self, x):
         return self.block(self.downsample(x))

@@ -1,8 +1,8 @@
-"""SlimResNet: a CIFAR ResNet whose stages, widths, blocks and attention are configurable."""
+"""SlimResNet: a CIFAR ResNet whose stages, widths, blocks and attention are
+configurable."""
 import copy
 
 import torch
-import torch.nn as nn
 from mmcv.cnn import ConvModule
 from mmengine.model import ModuleList, Sequential
 from mmpretrain.models.backbones.base_backbone import BaseBackbone
@@ -11,16 +11,18 @@ from mmpretrain.models.utils import make_divisible
 from cifar_plugins.registry import MODELS
 
 # set by SlimResNet for every block / stage; not allowed in a ``block`` dict
-_RESERVED_BLOCK_KEYS = ('in_channels', 'out_channels', 'stride', 'num_blocks', 'attention',
-                        'drop_path_rate', 'drop_path_rates')
+_RESERVED_BLOCK_KEYS = ('in_channels', 'out_channels', 'stride', 'num_blocks',
+                        'attention', 'drop_path_rate', 'drop_path_rates')
 
 
 def _per_stage(value, name, num_stages):
-    """A single setting repeated per stage, or a list checked to have one per stage."""
+    """A single setting repeated per stage, or a list checked to have one per
+    stage."""
     if isinstance(value, (list, tuple)):
         if len(value) != num_stages:
-            raise ValueError(f'SlimResNet: {name} lists {len(value)} entries for '
-                             f'{num_stages} stages')
+            raise ValueError(
+                f'SlimResNet: {name} lists {len(value)} entries for '
+                f'{num_stages} stages')
         return list(value)
     return [value] * num_stages
 
@@ -78,38 +80,64 @@ class SlimResNet(BaseBackbone):
             CoAtNet transformer truncated normal std 0.02 (see each block).
     """
 
-    def __init__(self, depths=(2, 2, 2, 2), widths=(64, 128, 256, 512), width_mult=0.5,
-                 stem_channels=None, block=dict(type='SlimBasicBlock'), attention=None,
-                 drop_path_rate=0.0, strides=(1, 2, 2, 2), norm_cfg=dict(type='BN'),
-                 act_cfg=dict(type='ReLU'), out_indices=(3, ), init_cfg=None):
+    def __init__(self,
+                 depths=(2, 2, 2, 2),
+                 widths=(64, 128, 256, 512),
+                 width_mult=0.5,
+                 stem_channels=None,
+                 block=dict(type='SlimBasicBlock'),
+                 attention=None,
+                 drop_path_rate=0.0,
+                 strides=(1, 2, 2, 2),
+                 norm_cfg=dict(type='BN'),
+                 act_cfg=dict(type='ReLU'),
+                 out_indices=(3, ),
+                 init_cfg=None):
         if init_cfg is None:
-            init_cfg = [dict(type='Kaiming', layer=['Conv2d']),
-                        dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])]
+            init_cfg = [
+                dict(type='Kaiming', layer=['Conv2d']),
+                dict(
+                    type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])
+            ]
         super().__init__(init_cfg)
         num_stages = len(depths)
         if num_stages == 0 or any(int(d) < 1 for d in depths):
-            raise ValueError(f'SlimResNet: depths must be positive, got {depths}')
+            raise ValueError(
+                f'SlimResNet: depths must be positive, got {depths}')
         if len(widths) != num_stages or len(strides) != num_stages:
-            raise ValueError(f'SlimResNet: depths {depths}, widths {widths} and strides '
-                             f'{strides} must have one entry per stage')
+            raise ValueError(
+                f'SlimResNet: depths {depths}, widths {widths} and strides '
+                f'{strides} must have one entry per stage')
         if width_mult <= 0:
-            raise ValueError(f'SlimResNet: width_mult must be > 0, got {width_mult}')
+            raise ValueError(
+                f'SlimResNet: width_mult must be > 0, got {width_mult}')
         self.out_indices = self._check_out_indices(out_indices, num_stages)
         self.depths = tuple(depths)
-        self.stage_channels = tuple(make_divisible(w * width_mult, 8) for w in widths)
+        self.stage_channels = tuple(
+            make_divisible(w * width_mult, 8) for w in widths)
         self.stem_channels = stem_channels or self.stage_channels[0]
-        self.drop_path_rates = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
+        self.drop_path_rates = torch.linspace(0, drop_path_rate,
+                                              sum(depths)).tolist()
 
-        self.stem = ConvModule(3, self.stem_channels, 3, padding=1, norm_cfg=norm_cfg,
-                               act_cfg=act_cfg)
+        self.stem = ConvModule(
+            3,
+            self.stem_channels,
+            3,
+            padding=1,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg)
         self.stages = ModuleList()
         in_channels, first = self.stem_channels, 0
-        for i, (block_cfg, attn_cfg) in enumerate(zip(
-                _per_stage(block, 'block', num_stages),
-                _per_stage(attention, 'attention', num_stages))):
-            self.stages.append(self._make_stage(
-                block_cfg, in_channels, self.stage_channels[i], depths[i], strides[i],
-                attn_cfg, self.drop_path_rates[first:first + depths[i]], norm_cfg, act_cfg))
+        for i, (block_cfg, attn_cfg) in enumerate(
+                zip(
+                    _per_stage(block, 'block', num_stages),
+                    _per_stage(attention, 'attention', num_stages))):
+            self.stages.append(
+                self._make_stage(block_cfg, in_channels,
+                                 self.stage_channels[i], depths[i], strides[i],
+                                 attn_cfg,
+                                 self.drop_path_rates[first:first + depths[i]],
+                                 norm_cfg, act_cfg))
             in_channels, first = self.stage_channels[i], first + depths[i]
 
     @staticmethod
@@ -117,37 +145,49 @@ class SlimResNet(BaseBackbone):
         indices = set()
         for index in out_indices:
             if not -num_stages <= index < num_stages:
-                raise ValueError(f'SlimResNet: out_indices {out_indices} out of range for '
-                                 f'{num_stages} stages')
+                raise ValueError(
+                    f'SlimResNet: out_indices {out_indices} out of range for '
+                    f'{num_stages} stages')
             indices.add(index % num_stages)
         return tuple(sorted(indices))
 
     @staticmethod
-    def _make_stage(block_cfg, in_channels, out_channels, num_blocks, stride, attention,
-                    drop_path_rates, norm_cfg, act_cfg):
+    def _make_stage(block_cfg, in_channels, out_channels, num_blocks, stride,
+                    attention, drop_path_rates, norm_cfg, act_cfg):
         if not isinstance(block_cfg, dict) or 'type' not in block_cfg:
-            raise TypeError(f'SlimResNet: block must be a dict with a "type", got {block_cfg!r}')
+            raise TypeError('SlimResNet: block must be a dict with a '
+                            f'"type", got {block_cfg!r}')
         extra = copy.deepcopy(dict(block_cfg))
         block_type = extra.pop('type')
         reserved = sorted(set(extra) & set(_RESERVED_BLOCK_KEYS))
         if reserved:
-            raise ValueError(f'SlimResNet: block config {block_cfg} sets {reserved}, which '
-                             f'SlimResNet sets itself (use its arguments instead)')
-        cls = MODELS.get(block_type) if isinstance(block_type, str) else block_type
+            raise ValueError(
+                f'SlimResNet: block config {block_cfg} sets {reserved}, which '
+                f'SlimResNet sets itself (use its arguments instead)')
+        cls = MODELS.get(block_type) if isinstance(block_type,
+                                                   str) else block_type
         if cls is None:
-            raise KeyError(f'block type {block_type!r} is not in the MODELS registry')
-        kwargs = dict(norm_cfg=copy.deepcopy(norm_cfg), act_cfg=copy.deepcopy(act_cfg))
+            raise KeyError(
+                f'block type {block_type!r} is not in the MODELS registry')
+        kwargs = dict(
+            norm_cfg=copy.deepcopy(norm_cfg), act_cfg=copy.deepcopy(act_cfg))
         kwargs.update(extra)
         if getattr(cls, 'is_stage', False):
-            return cls(in_channels=in_channels, out_channels=out_channels,
-                       num_blocks=num_blocks, stride=stride, attention=attention,
-                       drop_path_rates=list(drop_path_rates), **kwargs)
+            return cls(
+                in_channels=in_channels,
+                out_channels=out_channels,
+                num_blocks=num_blocks,
+                stride=stride,
+                attention=attention,
+                drop_path_rates=list(drop_path_rates),
+                **kwargs)
         return Sequential(*(
             cls(in_channels=in_channels if i == 0 else out_channels,
-                out_channels=out_channels, stride=stride if i == 0 else 1,
-                attention=attention, drop_path_rate=drop_path_rates[i],
-                **copy.deepcopy(kwargs))
-            for i in range(num_blocks)))
+                out_channels=out_channels,
+                stride=stride if i == 0 else 1,
+                attention=attention,
+                drop_path_rate=drop_path_rates[i],
+                **copy.deepcopy(kwargs)) for i in range(num_blocks)))
 
     def forward(self, x):
         x = self.stem(x)

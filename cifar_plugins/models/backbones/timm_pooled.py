@@ -1,4 +1,5 @@
-"""Any timm classifier as a backbone that returns its pooled (pre-logits) features."""
+"""Any timm classifier as a backbone that returns its pooled (pre-logits)
+features."""
 from mmpretrain.models.backbones.base_backbone import BaseBackbone
 
 from cifar_plugins.registry import MODELS
@@ -42,15 +43,27 @@ class TIMMPooledBackbone(BaseBackbone):
             ``img_size``, ``pretrained_cfg_overlay``...).
     """
 
-    def __init__(self, model_name, pretrained=False, grad_checkpointing=False, in_channels=3,
-                 init_cfg=None, **kwargs):
+    def __init__(self,
+                 model_name,
+                 pretrained=False,
+                 grad_checkpointing=False,
+                 in_channels=3,
+                 init_cfg=None,
+                 **kwargs):
         import timm
         super().__init__(init_cfg)
-        if 'num_classes' in kwargs or ('global_pool' in kwargs and not kwargs['global_pool']):
-            raise ValueError('TIMMPooledBackbone removes the classifier itself and keeps '
-                             "timm's pooling; do not pass num_classes or an empty global_pool")
-        self.timm_model = timm.create_model(model_name, pretrained=pretrained, num_classes=0,
-                                            in_chans=in_channels, **kwargs)
+        if 'num_classes' in kwargs or ('global_pool' in kwargs
+                                       and not kwargs['global_pool']):
+            raise ValueError('TIMMPooledBackbone removes the classifier '
+                             'itself and keeps '
+                             "timm's pooling; do not "
+                             "pass num_classes or an empty global_pool")
+        self.timm_model = timm.create_model(
+            model_name,
+            pretrained=pretrained,
+            num_classes=0,
+            in_chans=in_channels,
+            **kwargs)
         if grad_checkpointing:
             self.timm_model.set_grad_checkpointing(True)
         # timm initialised (or loaded) the weights already; mmengine must not

@@ -27,9 +27,11 @@ class DropoutLinearClsHead(LinearClsHead):
     """
 
     def __init__(self, num_classes, in_channels, dropout_rate=0.5, **kwargs):
-        super().__init__(num_classes=num_classes, in_channels=in_channels, **kwargs)
+        super().__init__(
+            num_classes=num_classes, in_channels=in_channels, **kwargs)
         if not 0 <= dropout_rate < 1:
-            raise ValueError(f'dropout_rate must be in [0, 1), got {dropout_rate}')
+            raise ValueError(
+                f'dropout_rate must be in [0, 1), got {dropout_rate}')
         self.dropout_rate = dropout_rate
         self.dropout = nn.Dropout(dropout_rate)
 

@@ -1,3 +1,4 @@
 from .attention_neck import AttentionNeck
+
 __all__ = []
 __all__ += ['AttentionNeck']

@@ -1,4 +1,5 @@
-"""Attention neck: an attention module on the last feature map, then global pooling."""
+"""Attention neck: an attention module on the last feature map, then global
+pooling."""
 import torch
 import torch.nn as nn
 
@@ -8,7 +9,8 @@ from ..utils.attention import build_attention
 
 @MODELS.register_module()
 class AttentionNeck(nn.Module):
-    """Attention on the backbone's last feature map followed by global average pooling.
+    """Attention on the backbone's last feature map followed by global average
+    pooling.
 
     A drop-in replacement of mmpretrain's ``GlobalAveragePooling`` neck that
     first applies one module from :func:`build_attention` (the same configs
@@ -19,7 +21,8 @@ class AttentionNeck(nn.Module):
 
     Args:
         in_channels (int): Channels of the last feature map.
-        attention (dict | str): Attention config. Defaults to ``dict(type='ECA')``.
+        attention (dict | str): Attention config. Defaults to
+            ``dict(type='ECA')``.
     """
 
     def __init__(self, in_channels, attention=dict(type='ECA')):
@@ -40,10 +43,12 @@ class AttentionNeck(nn.Module):
         elif isinstance(inputs, tuple) and inputs:
             last, rest = inputs[-1], inputs[:-1]
         else:
-            raise TypeError('AttentionNeck inputs should be a tensor or a non-empty tuple')
+            raise TypeError(
+                'AttentionNeck inputs should be a tensor or a non-empty tuple')
         if last.dim() != 4 or last.size(1) != self.in_channels:
-            raise ValueError(f'AttentionNeck(in_channels={self.in_channels}) got a feature '
-                             f'map of shape {tuple(last.shape)}')
+            raise ValueError(
+                f'AttentionNeck(in_channels={self.in_channels}) got a feature '
+                f'map of shape {tuple(last.shape)}')
         out = self._pool(self.attention(last))
         if isinstance(inputs, torch.Tensor):
             return out

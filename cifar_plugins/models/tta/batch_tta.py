@@ -1,4 +1,5 @@
-"""Batch-level test-time augmentation: mirror and 1-pixel translations on tensors."""
+"""Batch-level test-time augmentation: mirror and 1-pixel translations on
+tensors."""
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseTTAModel
@@ -34,8 +35,9 @@ def flip_translate_views(inputs, level=2, shift=1, translate_weight=0.5):
         ValueError: ``level`` is not 0, 1 or 2, or the weights are invalid.
     """
     if level not in (0, 1, 2):
-        raise ValueError(f'level must be 0 (identity), 1 (mirror) or 2 (mirror + '
-                         f'translate), got {level!r}')
+        raise ValueError(
+            f'level must be 0 (identity), 1 (mirror) or 2 (mirror + '
+            f'translate), got {level!r}')
     if level == 0:
         return [(inputs, 1.0)]
 
@@ -45,9 +47,11 @@ def flip_translate_views(inputs, level=2, shift=1, translate_weight=0.5):
     if level == 1:
         return mirror_pair(inputs, 1.0)
     if not 0.0 <= translate_weight <= 1.0:
-        raise ValueError(f'translate_weight must be in [0, 1], got {translate_weight!r}')
+        raise ValueError(
+            f'translate_weight must be in [0, 1], got {translate_weight!r}')
     if shift < 1:
-        raise ValueError(f'shift must be a positive number of pixels, got {shift!r}')
+        raise ValueError(
+            f'shift must be a positive number of pixels, got {shift!r}')
     height, width = inputs.shape[-2:]
     padded = F.pad(inputs, (shift, shift, shift, shift), mode='reflect')
     down_right = padded[..., :height, :width]  # content moved by +shift
@@ -64,7 +68,8 @@ DEFAULT_TTA_MODEL = dict(type='BatchFlipTranslateTTA')
 
 @MODELS.register_module()
 class BatchFlipTranslateTTA(BaseTTAModel):
-    """Test-time augmentation of whole batches: mirror and 1-pixel translations.
+    """Test-time augmentation of whole batches: mirror and 1-pixel
+    translations.
 
     For ``--tta`` in ``tools/test.py`` (ours or mmpretrain's) and
     ``mim test``: those build ``dict(**cfg.tta_model, module=cfg.model)``. The
@@ -108,33 +113,45 @@ class BatchFlipTranslateTTA(BaseTTAModel):
         TypeError: If the module has no head with ``_get_predictions``.
     """
 
-    def __init__(self, module, data_preprocessor=None, level=2, shift=1,
-                 translate_weight=0.5, merge='logits'):
-        if isinstance(module, dict):  # mmpretrain's registry, with or without a default scope
+    def __init__(self,
+                 module,
+                 data_preprocessor=None,
+                 level=2,
+                 shift=1,
+                 translate_weight=0.5,
+                 merge='logits'):
+        if isinstance(
+                module, dict
+        ):  # mmpretrain's registry, with or without a default scope
             module = dict(module)
             if data_preprocessor is not None:
                 module['data_preprocessor'] = data_preprocessor
             module = MODELS.build(module)
         super().__init__(module)
         if merge not in ('logits', 'scores'):
-            raise ValueError(f"merge must be 'logits' or 'scores', got {merge!r}")
+            raise ValueError(
+                f"merge must be 'logits' or 'scores', got {merge!r}")
         head = getattr(self.module, 'head', None)
         if head is None or not hasattr(head, '_get_predictions'):
-            raise TypeError(f'BatchFlipTranslateTTA needs a classifier whose head has '
-                            f'_get_predictions (mmpretrain ClsHead family), got '
-                            f'{type(self.module).__name__} with head '
-                            f'{type(head).__name__}')
+            raise TypeError(
+                f'BatchFlipTranslateTTA needs a classifier whose head has '
+                f'_get_predictions (mmpretrain ClsHead family), got '
+                f'{type(self.module).__name__} with head '
+                f'{type(head).__name__}')
         # validates level/shift/translate_weight up front
-        flip_translate_views(torch.zeros(1, 1, 2 * shift + 1, 2 * shift + 1), level, shift,
-                             translate_weight)
+        flip_translate_views(
+            torch.zeros(1, 1, 2 * shift + 1, 2 * shift + 1), level, shift,
+            translate_weight)
         self.level = level
         self.shift = shift
         self.translate_weight = translate_weight
         self.merge = merge
 
     def views(self, inputs):
-        """``(view, weight)`` pairs of a preprocessed batch (see :func:`flip_translate_views`)."""
-        return flip_translate_views(inputs, self.level, self.shift, self.translate_weight)
+        """``(view, weight)`` pairs of a preprocessed batch (see
+        :func:`flip_translate_views`)."""
+        return flip_translate_views(inputs, self.level, self.shift,
+                                    self.translate_weight)
 
     def merged_logits(self, inputs):
         """Weighted average over the views of the module's logits (float32).
@@ -151,7 +168,8 @@ class BatchFlipTranslateTTA(BaseTTAModel):
         return total.log() if self.merge == 'scores' else total
 
     def forward(self, inputs, data_samples=None, mode='predict'):
-        """Merged logits (``mode='tensor'``) or predictions (``mode='predict'``).
+        """Merged logits (``mode='tensor'``) or predictions
+        (``mode='predict'``).
 
         Args:
             inputs (torch.Tensor): Preprocessed batch (B, C, H, W).
@@ -164,17 +182,21 @@ class BatchFlipTranslateTTA(BaseTTAModel):
             return logits
         if mode == 'predict':
             return self.module.head._get_predictions(logits, data_samples)
-        raise RuntimeError(f'BatchFlipTranslateTTA supports mode "tensor" and "predict", '
-                           f'got "{mode}"')
+        raise RuntimeError(
+            f'BatchFlipTranslateTTA supports mode "tensor" and "predict", '
+            f'got "{mode}"')
 
     def test_step(self, data):
-        """Preprocess the batch once (``training=False``) and predict on its views."""
+        """Preprocess the batch once (``training=False``) and predict on its
+        views."""
         inputs = data.get('inputs') if isinstance(data, dict) else None
-        if isinstance(inputs, (list, tuple)) and inputs and isinstance(inputs[0], (list, tuple)):
-            raise TypeError('BatchFlipTranslateTTA makes its views from one batch tensor; '
-                            'the pipeline produced several views per image (TestTimeAug). '
-                            'Keep the test pipeline, e.g. tta_pipeline = '
-                            "[dict(type='PackInputs')]")
+        if isinstance(inputs, (list, tuple)) and inputs and isinstance(
+                inputs[0], (list, tuple)):
+            raise TypeError(
+                'BatchFlipTranslateTTA makes its views from one batch tensor; '
+                'the pipeline produced several views per image (TestTimeAug). '
+                'Keep the test pipeline, e.g. tta_pipeline = '
+                "[dict(type='PackInputs')]")
         data = self.module.data_preprocessor(data, False)
         return self(data['inputs'], data.get('data_samples'), mode='predict')
 
@@ -182,5 +204,6 @@ class BatchFlipTranslateTTA(BaseTTAModel):
 
     def merge_preds(self, data_samples_list):
         """Not used: views are merged per batch in :meth:`forward`."""
-        raise NotImplementedError('BatchFlipTranslateTTA merges views in forward(); '
-                                  'merge_preds is not used')
+        raise NotImplementedError(
+            'BatchFlipTranslateTTA merges views in forward(); '
+            'merge_preds is not used')

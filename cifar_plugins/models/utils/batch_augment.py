@@ -3,9 +3,14 @@ import torch
 import torch.nn.functional as F
 
 
-def random_crop_flip(inputs, padding=4, flip_prob=0.5, generator=None, pad_mode='constant',
+def random_crop_flip(inputs,
+                     padding=4,
+                     flip_prob=0.5,
+                     generator=None,
+                     pad_mode='constant',
                      flip=None):
-    """Random ``padding``-pixel translation (zero-padded crop) and horizontal flip.
+    """Random ``padding``-pixel translation (zero-padded crop) and horizontal
+    flip.
 
     The same augmentation as mmpretrain's per-sample ``RandomCrop(32,
     padding=4)`` + ``RandomFlip``, done for the whole batch with one gather:
@@ -31,12 +36,15 @@ def random_crop_flip(inputs, padding=4, flip_prob=0.5, generator=None, pad_mode=
     cols = torch.arange(w, device=device).expand(n, w)
     if padding > 0:
         if pad_mode == 'reflect' and not inputs.is_floating_point():
-            # reflect padding has no integer kernel: pad as float, values stay exact
-            inputs = F.pad(inputs.float(), (padding,) * 4, mode='reflect').to(inputs.dtype)
+            # reflect padding has no integer kernel: pad as float, values stay
+            # exact
+            inputs = F.pad(
+                inputs.float(), (padding, ) * 4,
+                mode='reflect').to(inputs.dtype)
         else:
-            inputs = F.pad(inputs, (padding,) * 4, mode=pad_mode)
-        offsets = torch.randint(0, 2 * padding + 1, (2, n, 1), device=device,
-                                generator=generator)
+            inputs = F.pad(inputs, (padding, ) * 4, mode=pad_mode)
+        offsets = torch.randint(
+            0, 2 * padding + 1, (2, n, 1), device=device, generator=generator)
         rows = rows + offsets[0]
         cols = cols + offsets[1]
     if flip is None and flip_prob > 0:
@@ -75,15 +83,18 @@ def batch_cutout(inputs, size, fill=0, generator=None):
         return inputs
     n, c, h, w = inputs.shape
     device = inputs.device
-    centres = torch.stack([torch.randint(0, h, (n, 1), device=device, generator=generator),
-                           torch.randint(0, w, (n, 1), device=device, generator=generator)])
+    centres = torch.stack([
+        torch.randint(0, h, (n, 1), device=device, generator=generator),
+        torch.randint(0, w, (n, 1), device=device, generator=generator)
+    ])
     starts = centres - size // 2
     rows = torch.arange(h, device=device)
     cols = torch.arange(w, device=device)
     in_rows = (rows >= starts[0]) & (rows < starts[0] + size)  # N, H
     in_cols = (cols >= starts[1]) & (cols < starts[1] + size)  # N, W
     mask = (in_rows[:, :, None] & in_cols[:, None, :])[:, None]  # N, 1, H, W
-    fill = torch.as_tensor(fill, dtype=inputs.dtype, device=device).reshape(1, -1, 1, 1)
+    fill = torch.as_tensor(
+        fill, dtype=inputs.dtype, device=device).reshape(1, -1, 1, 1)
     return torch.where(mask, fill, inputs)
 
 
@@ -103,5 +114,6 @@ def alternating_flip(sample_idx, epoch, seed=0):
         Tensor: N bools.
     """
     idx = sample_idx.long() + seed
-    bits = ((idx * 2654435761) >> 16) & 1  # Knuth's multiplicative hash, bit 16
+    bits = (
+        (idx * 2654435761) >> 16) & 1  # Knuth's multiplicative hash, bit 16
     return (bits ^ (epoch & 1)).bool()

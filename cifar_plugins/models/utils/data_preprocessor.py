@@ -12,7 +12,8 @@ from .batch_augment import alternating_flip, batch_cutout, random_crop_flip
 
 @MODELS.register_module()
 class CIFARDataPreprocessor(ClsDataPreprocessor):
-    """:class:`ClsDataPreprocessor` plus batch-level crop/flip/Cutout and channels-last.
+    """:class:`ClsDataPreprocessor` plus batch-level crop/flip/Cutout and
+    channels-last.
 
     With this preprocessor the dataset pipeline only needs ``PackInputs``:
     the random translation and flip run once per batch on the (uint8) tensor
@@ -56,14 +57,23 @@ class CIFARDataPreprocessor(ClsDataPreprocessor):
             ``std``, ``num_classes``, ``batch_augments``...).
     """
 
-    def __init__(self, crop_padding=4, flip_prob=0.5, cutout_size=0, channels_last=False,
-                 flip_mode='random', crop_pad_mode='constant', train_size_schedule=None,
+    def __init__(self,
+                 crop_padding=4,
+                 flip_prob=0.5,
+                 cutout_size=0,
+                 channels_last=False,
+                 flip_mode='random',
+                 crop_pad_mode='constant',
+                 train_size_schedule=None,
                  **kwargs):
         super().__init__(**kwargs)
-        self.train_size_schedule = self._check_size_schedule(train_size_schedule)
+        self.train_size_schedule = self._check_size_schedule(
+            train_size_schedule)
         self._warned_last_stage = False
         if flip_mode not in ('random', 'alternate'):
-            raise ValueError(f"flip_mode must be 'random' or 'alternate', got {flip_mode!r}")
+            raise ValueError(
+                f"flip_mode must be 'random' or 'alternate', got {flip_mode!r}"
+            )
         if crop_pad_mode not in ('constant', 'reflect'):
             raise ValueError(f"crop_pad_mode must be 'constant' or 'reflect', "
                              f"got {crop_pad_mode!r}")
@@ -80,14 +90,20 @@ class CIFARDataPreprocessor(ClsDataPreprocessor):
         inputs = data['inputs']
         if isinstance(inputs, (list, tuple)):
             if len({tuple(x.shape) for x in inputs}) != 1:
-                raise ValueError('CIFARDataPreprocessor needs equally sized images; '
-                                 'resize them in the pipeline first.')
+                raise ValueError(
+                    'CIFARDataPreprocessor needs equally sized images; '
+                    'resize them in the pipeline first.')
             inputs = torch.stack(inputs)
         inputs = inputs.to(self.device, non_blocking=True)
         if training and (self.crop_padding > 0 or self.flip_prob > 0):
-            flip = self._alternating_flip(data) if self.flip_mode == 'alternate' else None
-            inputs = random_crop_flip(inputs, self.crop_padding, self.flip_prob,
-                                      pad_mode=self.crop_pad_mode, flip=flip)
+            flip = self._alternating_flip(
+                data) if self.flip_mode == 'alternate' else None
+            inputs = random_crop_flip(
+                inputs,
+                self.crop_padding,
+                self.flip_prob,
+                pad_mode=self.crop_pad_mode,
+                flip=flip)
         if training and self.cutout_size > 0:
             inputs = batch_cutout(inputs.float(), self.cutout_size,
                                   self._cutout_fill(inputs.size(1)))
@@ -95,10 +111,15 @@ class CIFARDataPreprocessor(ClsDataPreprocessor):
         side = self._train_side() if training else None
         if side is not None and side != data['inputs'].shape[-1]:
             self._warn_if_last_stage_is_resized(side, data['inputs'].shape[-1])
-            data['inputs'] = F.interpolate(data['inputs'], size=(side, side), mode='bilinear',
-                                           antialias=True, align_corners=False)
+            data['inputs'] = F.interpolate(
+                data['inputs'],
+                size=(side, side),
+                mode='bilinear',
+                antialias=True,
+                align_corners=False)
         if self.channels_last:
-            data['inputs'] = data['inputs'].contiguous(memory_format=torch.channels_last)
+            data['inputs'] = data['inputs'].contiguous(
+                memory_format=torch.channels_last)
         return data
 
     @staticmethod
@@ -112,25 +133,32 @@ class CIFARDataPreprocessor(ClsDataPreprocessor):
             return None
         schedule = [tuple(entry) for entry in schedule]
         if (not schedule or any(len(e) != 2 for e in schedule)
-                or any(not isinstance(v, int) or v < 0 for e in schedule for v in e)
-                or any(side < 1 for _, side in schedule)):
-            raise ValueError('train_size_schedule must be ((first_epoch, side), ...) with '
-                             f'non-negative integer epochs and positive sides, got {schedule!r}')
+                or any(not isinstance(v, int) or v < 0 for e in schedule
+                       for v in e) or any(side < 1 for _, side in schedule)):
+            raise ValueError('train_size_schedule must be ((first_epoch, '
+                             'side), ...) with non-negative integer '
+                             f'epochs and positive sides, got {schedule!r}')
         epochs = [epoch for epoch, _ in schedule]
         if epochs != sorted(set(epochs)):
-            raise ValueError(f'train_size_schedule epochs must increase, got {epochs}')
+            raise ValueError(
+                f'train_size_schedule epochs must increase, got {epochs}')
         return schedule
 
     def _warn_if_last_stage_is_resized(self, side, full_side):
-        # evaluation always sees full-size images, so a schedule that never returns to them
-        # trains the final epochs on a resolution the model is not tested at
-        if self._warned_last_stage or self._epoch() < self.train_size_schedule[-1][0]:
+        # evaluation always sees full-size images, so a schedule that never
+        # returns to them trains the final epochs on a resolution the model is
+        # not tested at
+        if self._warned_last_stage or self._epoch(
+        ) < self.train_size_schedule[-1][0]:
             return
         self._warned_last_stage = True
-        print_log(f'train_size_schedule ends at {side} px but the inputs (and evaluation) are '
-                  f'{full_side} px; end the schedule with (epoch, {full_side}) to train the '
-                  'last epochs at the size the model is tested at', logger='current',
-                  level=logging.WARNING)
+        print_log(
+            f'train_size_schedule ends at {side} px but the '
+            f'inputs (and evaluation) are {full_side} px; end the '
+            f'schedule with (epoch, {full_side}) to train the '
+            'last epochs at the size the model is tested at',
+            logger='current',
+            level=logging.WARNING)
 
     def _train_side(self):
         if not self.train_size_schedule:
@@ -147,8 +175,9 @@ class CIFARDataPreprocessor(ClsDataPreprocessor):
         if sample_idx is None:
             samples = data.get('data_samples') or []
             if not samples or 'sample_idx' not in samples[0]:
-                raise ValueError("flip_mode='alternate' needs the samples' dataset indices "
-                                 "(InMemoryBatchDataset batches or PackInputs metainfo)")
+                raise ValueError(
+                    "flip_mode='alternate' needs the samples' dataset indices "
+                    "(InMemoryBatchDataset batches or PackInputs metainfo)")
             sample_idx = torch.tensor([s.sample_idx for s in samples])
         return alternating_flip(torch.as_tensor(sample_idx), self._epoch())
 
@@ -158,5 +187,6 @@ class CIFARDataPreprocessor(ClsDataPreprocessor):
             return 0
         fill = self.mean.flatten()
         if self.to_rgb and channels == 3:
-            fill = fill.flip(0)  # ClsDataPreprocessor swaps channels after this
+            fill = fill.flip(
+                0)  # ClsDataPreprocessor swaps channels after this
         return fill

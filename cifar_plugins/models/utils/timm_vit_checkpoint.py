@@ -19,7 +19,8 @@ import re
 
 from mmengine.runner import CheckpointLoader
 
-from cifar_plugins.compat.checkpoint import (CheckpointLoadError, mark_safe_loader,
+from cifar_plugins.compat.checkpoint import (CheckpointLoadError,
+                                             mark_safe_loader,
                                              safe_load_from_local)
 
 SCHEME = 'timm-vit://'
@@ -30,9 +31,12 @@ _KEY_MAP = [
     (r'^(cls_token|pos_embed)$', r'\1'),
     (r'^blocks\.(\d+)\.norm1\.(weight|bias)$', r'layers.\1.ln1.\2'),
     (r'^blocks\.(\d+)\.norm2\.(weight|bias)$', r'layers.\1.ln2.\2'),
-    (r'^blocks\.(\d+)\.attn\.(qkv|proj)\.(weight|bias)$', r'layers.\1.attn.\2.\3'),
-    (r'^blocks\.(\d+)\.mlp\.fc1\.(weight|bias)$', r'layers.\1.ffn.layers.0.0.\2'),
-    (r'^blocks\.(\d+)\.mlp\.fc2\.(weight|bias)$', r'layers.\1.ffn.layers.1.\2'),
+    (r'^blocks\.(\d+)\.attn\.(qkv|proj)\.(weight|bias)$',
+     r'layers.\1.attn.\2.\3'),
+    (r'^blocks\.(\d+)\.mlp\.fc1\.(weight|bias)$',
+     r'layers.\1.ffn.layers.0.0.\2'),
+    (r'^blocks\.(\d+)\.mlp\.fc2\.(weight|bias)$',
+     r'layers.\1.ffn.layers.1.\2'),
     (r'^norm\.(weight|bias)$', r'ln1.\1'),
 ]
 # The classifier is replaced by the fine-tuning head.
@@ -43,7 +47,8 @@ def convert_timm_vit(state_dict):
     """Map a timm ``VisionTransformer`` state dict to mmpretrain's key names.
 
     Args:
-        state_dict (dict[str, Tensor]): timm keys (``blocks.0.mlp.fc1.weight``...).
+        state_dict (dict[str, Tensor]): timm keys
+            (``blocks.0.mlp.fc1.weight``...).
 
     Returns:
         dict[str, Tensor]: mmpretrain ``VisionTransformer`` keys (no
@@ -65,8 +70,9 @@ def convert_timm_vit(state_dict):
         else:
             unknown.append(key)
     if unknown:
-        raise KeyError(f'Not a plain timm ViT state dict; no mapping for {unknown[:5]}'
-                       f'{" ..." if len(unknown) > 5 else ""} ({len(unknown)} keys)')
+        raise KeyError(
+            f'Not a plain timm ViT state dict; no mapping for {unknown[:5]}'
+            f'{" ..." if len(unknown) > 5 else ""} ({len(unknown)} keys)')
     return converted
 
 
@@ -76,8 +82,9 @@ def _read_local(path, map_location):
         try:  # safetensors holds tensors only: nothing in it can run code
             return load_file(path, device=str(map_location or 'cpu'))
         except Exception as err:  # parse failure of an untrusted file
-            raise CheckpointLoadError(f'Cannot read {path}: not a valid safetensors file '
-                                      f'({err}).') from None
+            raise CheckpointLoadError(
+                f'Cannot read {path}: not a valid safetensors file '
+                f'({err}).') from None
     checkpoint = safe_load_from_local(path, map_location)
     for wrapper_key in ('state_dict', 'model'):
         if isinstance(checkpoint, dict) and wrapper_key in checkpoint:
@@ -88,17 +95,19 @@ def _read_local(path, map_location):
 def _download_with_timm(model_name):
     import timm
     if not timm.is_model(model_name.split('.')[0]):
-        raise FileNotFoundError(
-            f'{SCHEME}{model_name}: no such file, and not a timm model name (expected a '
-            'path or e.g. vit_tiny_patch16_224.augreg_in21k_ft_in1k)')
+        raise FileNotFoundError(f'{SCHEME}{model_name}: no such file, and not '
+                                'a timm model name (expected a path or e.g. '
+                                'vit_tiny_patch16_224.augreg_in21k_ft_in1k)')
     model = timm.create_model(model_name, pretrained=True, num_classes=0)
     return model.state_dict()
 
 
 @CheckpointLoader.register_scheme(prefixes=SCHEME)
-@mark_safe_loader  # local files: safe loader or safetensors; downloads: timm, weights_only=True
+# local files: safe loader or safetensors; downloads: timm, weights_only=True
+@mark_safe_loader
 def load_timm_vit(filename, map_location=None):
-    """mmengine checkpoint loader for ``timm-vit://SOURCE`` (see module doc)."""
+    """mmengine checkpoint loader for ``timm-vit://SOURCE`` (see module
+    doc)."""
     source = osp.expanduser(filename[len(SCHEME):])
     if osp.isfile(source):
         state_dict = _read_local(source, map_location)

@@ -1,18 +1,21 @@
-"""A patch-whitening convolution whose weights come from the training images."""
+"""A patch-whitening convolution whose weights come from the training
+images."""
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 
 def image_patches(images, kernel_size):
-    """All ``k x k`` patches (stride 1, no padding) as rows: ``(P, C * k * k)``."""
+    """All ``k x k`` patches (stride 1, no padding) as rows:
+    ``(P, C * k * k)``."""
     c = images.size(1)
     patches = F.unfold(images.float(), kernel_size)  # N, C*k*k, L
     return patches.transpose(1, 2).reshape(-1, c * kernel_size * kernel_size)
 
 
 class WhiteningConv2d(nn.Conv2d):
-    """``k x k`` convolution that whitens image patches (airbench's first layer).
+    """``k x k`` convolution that whitens image patches (airbench's first
+    layer).
 
     :meth:`fit` sets the filters from the eigen-decomposition of the patches'
     second-moment matrix ``M = V diag(l) V^T`` of (normalised) training
@@ -21,10 +24,11 @@ class WhiteningConv2d(nn.Conv2d):
     whitened direction survive. On the fitted patches the first half of the
     outputs (without bias) then has second moment ``diag(l / (l + eps))``,
     the identity up to ``eps``. The weights stay frozen (no gradient); the
-    bias is trainable, and :class:`~cifar_plugins.engine.hooks.WhiteningInitHook`
-    fits the layer before training and can freeze the bias after some
-    epochs. ``fitted`` is a buffer, so checkpoints keep the fitted state and a
-    resumed run does not refit.
+    bias is trainable, and
+    :class:`~cifar_plugins.engine.hooks.WhiteningInitHook` fits the layer
+    before training and can freeze the bias after some epochs. ``fitted`` is a
+    buffer, so checkpoints keep the fitted state and a resumed run does not
+    refit.
 
     Args:
         in_channels (int): Image channels.
@@ -39,8 +43,13 @@ class WhiteningConv2d(nn.Conv2d):
 
     def __init__(self, in_channels=3, kernel_size=2, eps=5e-4, stride=1):
         out_channels = 2 * in_channels * kernel_size * kernel_size
-        super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=0,
-                         bias=True)
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride=stride,
+            padding=0,
+            bias=True)
         self.eps = eps
         self.weight.requires_grad_(False)
         self.register_buffer('fitted', torch.zeros((), dtype=torch.bool))
@@ -54,7 +63,8 @@ class WhiteningConv2d(nn.Conv2d):
         eigenvalues, eigenvectors = torch.linalg.eigh(moment)  # ascending
         order = eigenvalues.argsort(descending=True)
         eigenvalues, eigenvectors = eigenvalues[order], eigenvectors[:, order]
-        filters = (eigenvectors / torch.sqrt(eigenvalues.clamp_min(0) + self.eps)).T
+        filters = (eigenvectors /
+                   torch.sqrt(eigenvalues.clamp_min(0) + self.eps)).T
         filters = filters.reshape(-1, self.in_channels, k, k)
         self.weight.copy_(torch.cat([filters, -filters]).to(self.weight.dtype))
         self.bias.zero_()
