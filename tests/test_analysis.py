@@ -38,7 +38,7 @@ def run_dir(tmp_path_factory, cifar10_root):
 def fake_runs(tmp_path_factory, run_dir):
     """A work_dirs tree: a resumed run, a plain run in a subfolder, a test-only folder."""
     root = tmp_path_factory.mktemp('fake_work_dirs')
-    config = osp.join(run_dir, 'quickstart_cifar10.py')
+    config = osp.join(run_dir, 'fastcifarnet_per_sample_cifar10.py')
     first = [train_row(1, i + 1, loss) for i, loss in enumerate([2.0, 1.8, 1.6, 1.4])]
     first += [val_row(1, 30.0, 70.0, 2.5)]
     first += [train_row(2, i + 5, loss) for i, loss in enumerate([1.2, 1.0, 0.8, 0.6])]
@@ -112,7 +112,8 @@ def test_load_run_of_a_real_training(run_dir):
     assert [e.val_loss for e in run.epochs] == [r['val/cross_entropy'] for r in val]
     epoch1 = [r['loss'] for r in rows if r.get('epoch') == 1 and 'loss' in r]
     assert run.epochs[0].train_loss == pytest.approx(sum(epoch1) / len(epoch1))
-    assert run.config_name == 'quickstart_cifar10' and run.wall_time > 0
+    assert run.config_name == 'fastcifarnet_per_sample_cifar10'
+    assert run.wall_time > 0
     assert find_checkpoint(run_dir, 'last') == osp.join(run_dir, f'epoch_{TRAINED_EPOCHS}.pth')
     # the quickstart saves no best checkpoint: 'best' falls back to the last one
     assert find_checkpoint(run_dir, 'best') == find_checkpoint(run_dir, 'last')
@@ -166,7 +167,8 @@ def macs_by_hand(model, size):
     return total[0]
 
 
-@pytest.mark.parametrize('config', ['quickstart_cifar10.py', 'resnet18_cifar10.py'])
+@pytest.mark.parametrize('config', ['fastcifarnet_per_sample_cifar10.py',
+                                    'resnet18_cifar10.py'])
 def test_model_complexity_matches_counts_by_hand(config):
     cfg = Config.fromfile(osp.join(REPO, 'configs', config))
     stats = model_complexity(cfg)
@@ -225,7 +227,8 @@ def test_collect_results_table(fake_runs, run_dir, tmp_path):
     assert float(quick['last_top1']) == pytest.approx(logged.top1, abs=1e-4)
     assert (quick['epochs'], quick['max_epochs'], quick['dataset']) == (
         str(TRAINED_EPOCHS), str(TRAINED_EPOCHS), 'VerifiedCIFAR10')
-    cfg = Config.fromfile(osp.join(run_dir, 'quickstart_cifar10.py'))
+    cfg = Config.fromfile(
+        osp.join(run_dir, 'fastcifarnet_per_sample_cifar10.py'))
     params = sum(p.numel() for p in MODELS.build(cfg.model).parameters())
     assert float(quick['params_m']) == pytest.approx(params / 1e6, abs=1e-4)
     with open(tmp_path / 'out' / 'res.md') as f:
@@ -384,7 +387,7 @@ Models:
     Config: configs/fake_cfg.py
   - Name: quick-model
     In Collection: Fake
-    Config: configs/quickstart_cifar10.py
+    Config: configs/fastcifarnet_per_sample_cifar10.py
   - Name: unmeasured
     Config: configs/other.py
 """
@@ -394,23 +397,26 @@ def test_collect_results_writes_metafile_results(fake_runs, tmp_path):
     work_dirs = tmp_path / 'work_dirs'
     shutil.copytree(fake_runs['root'], work_dirs)
     plain = work_dirs / 'group' / 'plain'
-    os.rename(plain / 'fake_cfg.py', plain / 'quickstart_cifar10.py')
+    os.rename(plain / 'fake_cfg.py',
+              plain / 'fastcifarnet_per_sample_cifar10.py')
     metafile = tmp_path / 'metafile.yml'
     metafile.write_text(METAFILE)
-    label = 'CIFAR-10 (CPU budget: 3 epochs)'
     for _ in range(2):  # a second update replaces the Results, it does not stack them
         run_cli('tools/analysis/collect_results.py',
-                ['collect_results.py', str(work_dirs), '--out', str(tmp_path / 'r.md'),
-                 '--no-complexity', '--metafile', str(metafile), '--dataset', label])
+                ['collect_results.py', str(work_dirs),
+                 '--out', str(tmp_path / 'r.md'), '--no-complexity',
+                 '--metafile', str(metafile), '--protocol', 'CPU budget'])
     text = metafile.read_text()
     assert text.startswith('# How the numbers were measured: kept by the update.\n')
     models = {m['Name']: m for m in yaml.safe_load(text)['Models']}
     # last validation of the runs: resumed (config fake_cfg) 44/90, group/plain 25/65
     assert models['fake-model']['Results'] == [dict(
-        Task='Image Classification', Dataset=label,
-        Metrics={'Top 1 Accuracy': 44.0, 'Top 5 Accuracy': 90.0})]
+        Task='Image Classification', Dataset='CIFAR-10',
+        Metrics={'Top 1 Accuracy (CPU budget)': 44.0,
+                 'Top 5 Accuracy (CPU budget)': 90.0})]
     assert models['fake-model']['Metadata'] == {'Parameters': 1}
-    assert models['quick-model']['Results'][0]['Metrics']['Top 1 Accuracy'] == 25.0
+    quick = models['quick-model']['Results'][0]['Metrics']
+    assert quick['Top 1 Accuracy (CPU budget)'] == 25.0
     assert models['quick-model']['In Collection'] == 'Fake'
     assert models['unmeasured'] == {'Name': 'unmeasured', 'Config': 'configs/other.py'}
     assert [list(m)[-1] for m in models.values()] == ['Config'] * 3
@@ -421,14 +427,15 @@ def test_metafile_update_errors_keep_the_file(fake_runs, tmp_path):
     metafile.write_text('Collections: []\n')
     rows = collect_results([fake_runs['root']], complexity=False)
     with pytest.raises(ValueError, match='no top-level "Models:"'):
-        write_metafile_results(str(metafile), rows[:1], 'CIFAR-10')
+        write_metafile_results(str(metafile), rows[:1])
     assert metafile.read_text() == 'Collections: []\n'
     assert [r['config'] for r in rows] == ['fake_cfg', 'fake_cfg']
     with pytest.raises(ValueError, match="both measure config 'fake_cfg'"):
-        write_metafile_results(str(metafile), rows, 'x')
+        write_metafile_results(str(metafile), rows)
     with pytest.raises(SystemExit) as exc:
         run_cli('tools/analysis/collect_results.py',
-                ['collect_results.py', fake_runs['root'], '--metafile', str(metafile)])
+                ['collect_results.py', fake_runs['root'],
+                 '--protocol', 'CPU budget'])
     assert exc.value.code == 1  # usage errors are one ERROR line, exit 1
 
 

@@ -6,7 +6,7 @@ from helpers import python_tool
 
 def test_runner_vs_raw_prints_both_loops_and_the_ratio(cifar10_root):
     out = python_tool('tools/benchmarks/runner_vs_raw.py',
-                      'configs/fast/airbench_style_quick_cifar10.py',
+                      'configs/fast/quickstart_cifar10.py',
                       'configs/fast/airbench_style_94_muon_cifar10.py',
                       '--data-root', cifar10_root, '--iters', '2', '--warmup', '1',
                       '--repeats', '2', '--cfg-options', 'train_dataloader.batch_size=16',
@@ -14,7 +14,8 @@ def test_runner_vs_raw_prints_both_loops_and_the_ratio(cifar10_root):
                       timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert 'CPU:' in out.stdout
-    row = [line for line in out.stdout.splitlines() if 'airbench_style_quick' in line]
+    row = [line for line in out.stdout.splitlines()
+           if 'quickstart_cifar10' in line]
     assert len(row) == 1, out.stdout
     fields = row[0].split()
     assert fields[1] == '16' and fields[2] == 'float32'
@@ -121,7 +122,7 @@ def test_exact_subset_accuracy_splits_the_test_set(cifar10_root, tmp_path):
 
     from cifar_plugins.datasets import load_split
     from cifar_plugins.registry import MODELS
-    config = 'configs/fast/airbench_style_quick_cifar10.py'
+    config = 'configs/fast/quickstart_cifar10.py'
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         model = MODELS.build(Config.fromfile(config).model)
     ckpt = tmp_path / 'model.pth'

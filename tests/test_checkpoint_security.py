@@ -286,8 +286,9 @@ def test_hostile_http_checkpoint_refused_as_load_from_in_a_real_run(tmp_path, ci
     marker = tmp_path / 'pwned'
     torch.save({'state_dict': {}, 'meta': tofile_payload(marker)},
                hub / 'checkpoints' / 'evil.pth')
-    out = python_tool('tools/train.py', 'configs/quickstart_cifar10.py', '--work-dir',
-                      str(tmp_path / 'wd'), '--cfg-options',
+    out = python_tool('tools/train.py',
+                      'configs/fastcifarnet_per_sample_cifar10.py',
+                      '--work-dir', str(tmp_path / 'wd'), '--cfg-options',
                       *tiny_options(cifar10_root),
                       'load_from=https://example.invalid/evil.pth',
                       env={'TORCH_HOME': str(tmp_path), 'TORCH_HUB': str(hub)},

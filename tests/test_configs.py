@@ -15,7 +15,10 @@ CONFIGS = sorted(p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), r
 
 
 def test_there_are_configs():
-    assert any(p.endswith('quickstart_cifar10.py') for p in CONFIGS)
+    assert any(p.endswith('fastcifarnet_per_sample_cifar10.py')
+               for p in CONFIGS)
+    assert any(p.endswith(osp.join('fast', 'quickstart_cifar10.py'))
+               for p in CONFIGS)
     assert any(p.endswith('resnet18_ms_cifar10.py') for p in CONFIGS)
 
 

@@ -13,7 +13,7 @@ from cifar_plugins.engine.hooks.lookahead_hook import lookahead_decay
 from cifar_plugins.registry import HOOKS
 from helpers import REPO, python_tool, tiny_options
 
-QUICK = osp.join(REPO, 'configs', 'quickstart_cifar10.py')
+QUICK = osp.join(REPO, 'configs', 'fastcifarnet_per_sample_cifar10.py')
 
 
 # ----------------------------------------------------------------- unit tests

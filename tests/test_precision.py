@@ -352,6 +352,7 @@ def test_train_amp_uses_the_auto_wrapper_on_every_device(monkeypatch, tmp_path, 
 
 
 def test_quickstart_config_uses_auto():
-    cfg = Config.fromfile(osp.join(REPO, 'configs', 'quickstart_cifar10.py'))
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs', 'fastcifarnet_per_sample_cifar10.py'))
     assert cfg.optim_wrapper.type == 'AutocastOptimWrapper'
     assert cfg.optim_wrapper.dtype == 'auto'

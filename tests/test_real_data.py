@@ -10,7 +10,7 @@ from cifar_plugins.datasets import VerifiedCIFAR10
 from cifar_plugins.engine.optimizers import cpu_bf16_supported
 from helpers import REPO, python_tool, tiny_options
 
-QUICKSTART = osp.join(REPO, 'configs', 'quickstart_cifar10.py')
+QUICKSTART = osp.join(REPO, 'configs', 'fastcifarnet_per_sample_cifar10.py')
 # Measured with seed 0 (float32 and bfloat16 alike): ~60% top-1 as trained; the same
 # checkpoint scores ~42% on RGB->BGR test images, ~19% with mean and std swapped and ~19%
 # without normalisation. 50 sits between them, so it catches such a bug in the test path.
@@ -66,7 +66,8 @@ def test_short_real_training_beats_chance(tmp_path, real_cifar10_root):
         'test_dataloader.dataset.indices=1000',
         'param_scheduler.1.end=2',  # the linear decay ends with the shortened training
         'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=10'])
-    out = python_tool('tools/train.py', 'configs/quickstart_cifar10.py',
+    out = python_tool('tools/train.py',
+                      'configs/fastcifarnet_per_sample_cifar10.py',
                       '--work-dir', str(tmp_path), '--cfg-options', *opts,
                       env={'OMP_NUM_THREADS': '2'})
     assert out.returncode == 0, out.stderr[-3000:]

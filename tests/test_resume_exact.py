@@ -12,7 +12,7 @@ from cifar_plugins.compat.atomic_write import atomic_write_bytes, is_own_tempora
 from cifar_plugins.engine.hooks.rng_state_hook import rng_restore, rng_snapshot
 from helpers import python_tool, tiny_options
 
-QUICK = 'configs/quickstart_cifar10.py'
+QUICK = 'configs/fastcifarnet_per_sample_cifar10.py'
 
 
 def train(work_dir, data_root, max_epochs, *extra, resume=False):

@@ -30,7 +30,8 @@ class SnapshotHook(Hook):
 
 
 def tiny_cfg(data_root, work_dir, max_epochs=MAX_EPOCHS, resume=False):
-    cfg = Config.fromfile(osp.join(REPO, 'configs', 'quickstart_cifar10.py'))
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs', 'fastcifarnet_per_sample_cifar10.py'))
     cfg.work_dir = str(work_dir)
     cfg.experiment_name = f'swa_{osp.basename(str(work_dir))}_{max_epochs}_{resume}'
     cfg.model.backbone.update(widths=(8, 8, 8), stem_channels=8)

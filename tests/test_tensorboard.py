@@ -8,13 +8,15 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from cifar_plugins.analysis import load_run
 from helpers import REPO, python_tool, tiny_options
 
+BASE = 'fastcifarnet_per_sample_cifar10.py'
+
 
 @pytest.fixture(scope='module')
 def tensorboard_run(tmp_path_factory, cifar10_root):
     tmp = tmp_path_factory.mktemp('tb_run')
     config = tmp / 'quickstart_tensorboard.py'
     config.write_text(
-        f"_base_ = ['{osp.join(REPO, 'configs', 'quickstart_cifar10.py')}']\n"
+        f"_base_ = ['{osp.join(REPO, 'configs', BASE)}']\n"
         "vis_backends = [dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')]\n"
         "visualizer = dict(vis_backends=vis_backends)\n")
     work_dir = str(tmp / 'work')

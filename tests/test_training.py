@@ -11,7 +11,7 @@ import cifar_plugins  # noqa: F401  (allowlists mmengine checkpoint types)
 
 from helpers import python_tool, run_tool, tiny_options
 
-QUICK = 'configs/quickstart_cifar10.py'
+QUICK = 'configs/fastcifarnet_per_sample_cifar10.py'
 
 
 def scalars(work_dir):

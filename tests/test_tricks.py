@@ -294,22 +294,20 @@ def test_early_stopping_state_is_not_restored_by_load_from(tmp_path, cifar10_roo
     assert runner.train_loop.stop_training and runner.epoch == 4
 
 
-def test_metafile_and_readme_list_every_tricks_config():
+def test_metafile_lists_every_tricks_config():
     import glob
 
     import yaml
     with open(osp.join(TRICKS, 'metafile.yml')) as f:
         meta = yaml.safe_load(f)
-    with open(osp.join(TRICKS, 'README.md')) as f:
-        readme = f.read()
     configs = sorted(osp.relpath(p, REPO) for p in glob.glob(osp.join(TRICKS, '*.py')))
     assert sorted(m['Config'] for m in meta['Models']) == configs
     n_params = {}
     for entry in meta['Models']:
-        for result in entry.get('Results', []):  # measured here: say how, as the README does
-            assert 'CPU budget' in result['Dataset']
-            assert f"{result['Metrics']['Top 1 Accuracy']:.2f}" in readme
-        assert f'({osp.basename(entry["Config"])})' in readme
+        for result in entry.get('Results', []):  # measured here: say how
+            assert result['Dataset'] == 'CIFAR-10'
+            metrics = result['Metrics']
+            assert all(name.endswith(' (CPU budget)') for name in metrics)
         model_cfg = Config.fromfile(osp.join(REPO, entry['Config'])).model
         key = repr(model_cfg.backbone)
         if key not in n_params:

@@ -18,7 +18,7 @@ import pytest
 
 from helpers import run_tool, tiny_options
 
-QUICK = 'configs/quickstart_cifar10.py'
+QUICK = 'configs/fastcifarnet_per_sample_cifar10.py'
 PY = sys.executable
 
 
@@ -78,8 +78,9 @@ def symlink_tar(tmp, data):
 
 def bad_config(tmp, data):
     path = tmp / 'bad_config.py'
-    path.write_text("_base_ = ['../configs/quickstart_cifar10.py']\n"
-                    "model = dict(type='ImageClassifier'\n")  # never closed
+    path.write_text(
+        "_base_ = ['../configs/fastcifarnet_per_sample_cifar10.py']\n"
+        "model = dict(type='ImageClassifier'\n")  # never closed
     return path
 
 

@@ -13,7 +13,7 @@ import shutil
 
 from helpers import python_tool, tiny_options
 
-QUICK = 'configs/quickstart_cifar10.py'
+QUICK = 'configs/fastcifarnet_per_sample_cifar10.py'
 TRAINED_EPOCHS = 2
 _CACHE = {}
 

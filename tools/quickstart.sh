@@ -2,14 +2,14 @@
 # The main job, from a fresh clone: install, prepare CIFAR-10, train the quickstart
 # config (~10 min on 2 CPU cores) and evaluate it on the 10,000 test images.
 #   bash tools/quickstart.sh [CONFIG [TRAIN OPTIONS...]]
-#       default CONFIG: configs/fast/airbench_style_quick_cifar10.py; TRAIN OPTIONS go
+#       default CONFIG: configs/fast/quickstart_cifar10.py; TRAIN OPTIONS go
 #       to tools/train.py, e.g. --cfg-options optim_wrapper.dtype=float32
 # CIFAR-10 comes from data/cifar10 if present, else from $CIFAR_SRC (an archive or
 # folder, see tools/prepare_cifar.py), else ../shared/cifar, else the official download.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-CONFIG=configs/fast/airbench_style_quick_cifar10.py
+CONFIG=configs/fast/quickstart_cifar10.py
 if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then CONFIG="$1"; shift; fi  # else options only
 NAME="$(basename "$CONFIG" .py)"
 WORK_DIR="work_dirs/$NAME"

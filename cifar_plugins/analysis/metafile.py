@@ -6,16 +6,21 @@ text: the ``Results`` block of an entry is replaced (or inserted before its
 ``Config:`` line) and everything else is kept byte for byte. The new file is
 parsed before it atomically replaces the old one, so a failed update leaves
 the old file.
+
+As in mmpretrain's metafiles, ``Dataset`` is the dataset's name only
+(``CIFAR-10`` or ``CIFAR-100``); how the numbers were measured goes into the
+metric names (e.g. ``Top 1 Accuracy (CPU budget)``) and the folder README.
 """
 import json
 import os.path as osp
 import re
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import yaml
 
 from cifar_plugins.compat import atomic_write_bytes
 
+DATASET_NAMES = (('CIFAR100', 'CIFAR-100'), ('CIFAR10', 'CIFAR-10'))
 _NAME = re.compile(r'^(\s*)- Name:\s*(\S.*?)\s*$')
 
 
@@ -42,14 +47,58 @@ def _key(line: str, indent: int):
     return key_value[0] if key_value else None
 
 
-def _results_block(indent: str, dataset: str, top1: float, top5) -> List[str]:
-    metrics = [f'{indent}      Top 1 Accuracy: {top1:.2f}\n']
-    if top5 is not None:
-        metrics.append(f'{indent}      Top 5 Accuracy: {top5:.2f}\n')
-    # A JSON string is a valid double-quoted YAML scalar: labels may contain ': '.
-    return [f'{indent}Results:\n', f'{indent}  - Task: Image Classification\n',
-            f'{indent}    Dataset: {json.dumps(dataset)}\n', f'{indent}    Metrics:\n',
-            *metrics]
+def dataset_name(dataset_type: Optional[str]) -> str:
+    """The metafile ``Dataset`` of a dataset type.
+
+    Args:
+        dataset_type (str, optional): A run's dataset type, e.g.
+            ``VerifiedCIFAR10`` or mmpretrain's ``CIFAR100``.
+
+    Returns:
+        str: ``CIFAR-10`` or ``CIFAR-100``.
+
+    Raises:
+        ValueError: The type names neither dataset.
+    """
+    key = re.sub(r'[^A-Z0-9]', '', (dataset_type or '').upper())
+    for marker, name in DATASET_NAMES:
+        if marker in key:
+            return name
+    raise ValueError(f'Cannot tell whether dataset {dataset_type!r} is '
+                     f'CIFAR-10 or CIFAR-100')
+
+
+def metric_name(metric: str, protocol: Optional[str] = None) -> str:
+    """``metric``, followed by ``(protocol)`` when one is given.
+
+    Args:
+        metric (str): e.g. ``Top 1 Accuracy``.
+        protocol (str, optional): How the numbers were measured, e.g.
+            ``CPU budget``.
+
+    Returns:
+        str: The metric's name in the metafile.
+    """
+    return f'{metric} ({protocol})' if protocol else metric
+
+
+def _yaml_key(name: str) -> str:
+    """``name`` as a YAML key: plain if it can be, else double-quoted."""
+    if re.fullmatch(r'[A-Za-z0-9][\w .,()+/-]*', name):
+        return name
+    return json.dumps(name)  # a JSON string is a valid double-quoted scalar
+
+
+def _results_block(indent: str, row: Dict,
+                   protocol: Optional[str]) -> List[str]:
+    scores = [('Top 1 Accuracy', row['last_top1']),
+              ('Top 5 Accuracy', row.get('last_top5'))]
+    metrics = [f'{indent}      {_yaml_key(metric_name(name, protocol))}: '
+               f'{value:.2f}\n' for name, value in scores if value is not None]
+    return [f'{indent}Results:\n',
+            f'{indent}  - Task: Image Classification\n',
+            f'{indent}    Dataset: {dataset_name(row.get("dataset"))}\n',
+            f'{indent}    Metrics:\n', *metrics]
 
 
 def _rewrite_entry(entry: List[str], indent: int, block: List[str]) -> List[str]:
@@ -70,27 +119,31 @@ def _rewrite_entry(entry: List[str], indent: int, block: List[str]) -> List[str]
     return out
 
 
-def write_metafile_results(metafile: str, rows: Sequence[Dict], dataset: str) -> List[str]:
+def write_metafile_results(metafile: str, rows: Sequence[Dict],
+                           protocol: Optional[str] = None) -> List[str]:
     """Set the ``Results`` of the metafile entries that the rows measured.
 
     An entry matches a row of :func:`collect_results` when the file name of
     its ``Config`` (without ``.py``) is the row's ``config`` (the name of the
     run's dumped config; :mod:`tools.sweep` keeps the config's name). The
     row's last validation top-1/top-5 are written, i.e. the final model, which
-    is what testing the last checkpoint reports.
+    is what testing the last checkpoint reports, with ``Dataset`` named after
+    the row's dataset (``CIFAR-10`` or ``CIFAR-100``).
 
     Args:
         metafile (str): Path of the ``metafile.yml`` to update in place.
         rows (Sequence[Dict]): Rows of :func:`collect_results`.
-        dataset (str): The ``Dataset`` label, which should say how the numbers
-            were measured (e.g. a CPU budget schedule).
+        protocol (str, optional): How the numbers were measured, added to
+            the metric names: ``'CPU budget'`` writes
+            ``Top 1 Accuracy (CPU budget)``. The folder README should say
+            what it means. Defaults to None (``Top 1 Accuracy``).
 
     Returns:
         List[str]: Names of the updated entries.
 
     Raises:
-        ValueError: the metafile has no ``Models:`` section, or two rows
-            measure the same config.
+        ValueError: the metafile has no ``Models:`` section, two rows
+            measure the same config, or a row's dataset is not CIFAR-10/100.
     """
     by_config = {}
     for row in rows:
@@ -112,7 +165,7 @@ def write_metafile_results(metafile: str, rows: Sequence[Dict], dataset: str) ->
         if row is None:
             out.extend(entry)
         else:
-            block = _results_block(' ' * indent, dataset, row['last_top1'], row.get('last_top5'))
+            block = _results_block(' ' * indent, row, protocol)
             out.extend(_rewrite_entry(entry, indent, block))
             updated.append(_NAME.match(entry[0]).group(2))
         done = end

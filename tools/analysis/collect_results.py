@@ -5,9 +5,10 @@
 Writes results.md and results.csv: run, config, dataset, epochs, best and
 last top-1/top-5, last validation loss, params, GMACs and wall time. With
 --baseline RUN a column gives each run's last top-1 minus the baseline's (for
-ablation tables). With --metafile FILE --dataset LABEL the runs' last top-1/top-5
-are written as the Results of the metafile entries whose Config has the run's
-config name (the metafile's comments are kept).
+ablation tables). With --metafile FILE the runs' last top-1/top-5 are written
+as the Results of the metafile entries whose Config has the run's config name
+(the metafile's comments are kept): Dataset CIFAR-10 or CIFAR-100, and with
+--protocol NAME metrics named "Top 1 Accuracy (NAME)".
 """
 
 from cifar_plugins.analysis import collect_results, write_results
@@ -30,15 +31,16 @@ def parse_args():
     parser.add_argument('--metafile', metavar='FILE',
                         help='also write each run\'s last top-1/top-5 into the Results of '
                         'the entry of this metafile.yml whose Config has the run\'s config name')
-    parser.add_argument('--dataset', metavar='LABEL',
-                        help='Dataset label of the written Results; say how the numbers were '
-                        'measured, e.g. "CIFAR-10 (CPU budget: 3 epochs on 10k images)"')
+    parser.add_argument('--protocol', metavar='NAME',
+                        help='how the written numbers were measured, added to '
+                        'the metric names: "CPU budget" writes "Top 1 Accuracy '
+                        '(CPU budget)"; the folder README says what it means')
     parser.add_argument('--no-complexity', action='store_true',
                         help='skip the params/GMACs columns (no model is built)')
     args = parser.parse_args()
-    if bool(args.metafile) != bool(args.dataset):
-        parser.error('--metafile and --dataset go together: the Dataset label must say how '
-                     'the written numbers were measured')
+    if args.protocol and not args.metafile:
+        parser.error('--protocol names the metrics written into --metafile; '
+                     'pass --metafile FILE too')
     return args
 
 
@@ -55,7 +57,7 @@ def main():
         print(f.read())
     print(f'Wrote {paths["markdown"]} and {paths["csv"]} ({len(rows)} runs)')
     if args.metafile:
-        updated = write_metafile_results(args.metafile, rows, args.dataset)
+        updated = write_metafile_results(args.metafile, rows, args.protocol)
         names = ', '.join(updated) or "none (no entry's Config has a run's config name)"
         print(f'Updated the Results of {len(updated)} entries of {args.metafile}: {names}')
 

@@ -2,7 +2,7 @@
 
     python tools/benchmarks/runner_vs_raw.py \
         configs/fast/airbench_style_94_cifar10.py \
-        configs/quickstart_cifar10.py --iters 30 --warmup 5
+        configs/fastcifarnet_per_sample_cifar10.py --iters 30 --warmup 5
 
 For each config both loops train the same model (built from the config), at the
 config's batch size and precision, on the same in-memory uint8 CIFAR-10 images

@@ -1,4 +1,7 @@
-# Quickstart: a real CIFAR-10 training + test that fits in ~10 minutes on 2 CPU cores.
+# FastCIFARNet on the per-sample data pipeline (VerifiedCIFAR10, one image per
+# __getitem__): a real CIFAR-10 training + test in ~10 minutes on 2 CPU cores.
+# The older baseline; tools/quickstart.sh trains
+# configs/fast/quickstart_cifar10.py.
 # FastCIFARNet (airbench-style), label smoothing, SGD-Nesterov with a one-cycle
 # (linear up, linear down) LR, batch-level crop/flip on tensors, channels-last,
 # mixed precision that fits the hardware (AutocastOptimWrapper, dtype='auto'):
