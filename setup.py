@@ -1,11 +1,12 @@
 """Install cifar-plugins.
 
 ``pip install -e .`` installs the tested OpenMMLab stack. mmcv comes in two
-builds that install the same ``mmcv`` package: the compiled ``mmcv`` (CUDA ops,
-needed by detection/segmentation) and the pure-Python ``mmcv-lite``, which is all
-image classification needs and the only one with wheels on a CPU-only machine.
-If full ``mmcv`` is already installed we require it instead of pulling
-``mmcv-lite`` over it; ``CIFAR_PLUGINS_MMCV=full|lite`` forces the choice.
+builds that install the same ``mmcv`` package: the compiled ``mmcv`` (CUDA
+ops, needed by detection/segmentation) and the pure-Python ``mmcv-lite``, which
+is all image classification needs and the only one with wheels on a CPU-only
+machine. If full ``mmcv`` is already installed we require it instead of
+pulling ``mmcv-lite`` over it; ``CIFAR_PLUGINS_MMCV=full|lite`` forces the
+choice.
 
 For ``mim`` (``mim search cifar-plugins``, ``mim train``), ``model-index.yml``,
 ``configs`` and ``tools`` go into ``cifar_plugins/.mim`` as mmpretrain does it:
@@ -22,7 +23,6 @@ import shutil
 import sys
 import sysconfig
 from importlib import metadata
-
 from setuptools import find_packages, setup
 from setuptools.command.editable_wheel import editable_wheel
 
@@ -44,8 +44,10 @@ def mmcv_requirement():
         except metadata.PackageNotFoundError:
             choice = 'lite'
     if choice not in ('full', 'lite'):
-        raise ValueError(f'CIFAR_PLUGINS_MMCV must be "full" or "lite", got {choice!r}')
-    return 'mmcv>=2.0.0,<2.4.0' if choice == 'full' else 'mmcv-lite>=2.0.0,<2.4.0'
+        raise ValueError('CIFAR_PLUGINS_MMCV must be "full" or "lite", '
+                         f'got {choice!r}')
+    name = 'mmcv' if choice == 'full' else 'mmcv-lite'
+    return f'{name}>=2.0.0,<2.4.0'
 
 
 def read_version():
@@ -159,7 +161,8 @@ class EditableWheel(editable_wheel):
 setup(
     name='cifar-plugins',
     version=read_version(),
-    description='MMPretrain plugins, configs and tools for CIFAR-10/100 experiments',
+    description='MMPretrain plugins, configs and tools for CIFAR-10/100 '
+    'experiments',
     long_description=open(os.path.join(HERE, 'README.md')).read(),
     long_description_content_type='text/markdown',
     python_requires='>=3.9',

@@ -25,19 +25,24 @@ _NAME = re.compile(r'^(\s*)- Name:\s*(\S.*?)\s*$')
 
 
 def _entry_spans(lines: Sequence[str]) -> List[tuple]:
-    """(start, end, key indent) of every ``- Name:`` entry under ``Models:``."""
+    """(start, end, key indent) of every ``- Name:`` entry of ``Models:``."""
     try:
-        models_at = next(i for i, line in enumerate(lines) if line.rstrip() == 'Models:')
+        models_at = next(i for i, line in enumerate(lines)
+                         if line.rstrip() == 'Models:')
     except StopIteration:
-        raise ValueError('metafile has no top-level "Models:" section') from None
+        raise ValueError(
+            'metafile has no top-level "Models:" section') from None
     starts = [(i, len(m.group(1)) + 2) for i, line in enumerate(lines)
               if i > models_at and (m := _NAME.match(line))]
-    return [(start, starts[k + 1][0] if k + 1 < len(starts) else len(lines), indent)
-            for k, (start, indent) in enumerate(starts)]
+    return [(start, starts[k + 1][0] if k + 1 < len(starts) else len(lines),
+             indent) for k, (start, indent) in enumerate(starts)]
 
 
 def _key_value(line: str, indent: int):
-    """``(key, value)`` of a ``key: value`` line at exactly ``indent`` spaces, else None."""
+    """``(key, value)`` of a ``key: value`` line at ``indent`` spaces.
+
+    None for any other line.
+    """
     match = re.match(r' {%d}(\S[^:]*):(.*)$' % indent, line)
     return (match.group(1), match.group(2).strip()) if match else None
 
@@ -93,16 +98,23 @@ def _results_block(indent: str, row: Dict,
                    protocol: Optional[str]) -> List[str]:
     scores = [('Top 1 Accuracy', row['last_top1']),
               ('Top 5 Accuracy', row.get('last_top5'))]
-    metrics = [f'{indent}      {_yaml_key(metric_name(name, protocol))}: '
-               f'{value:.2f}\n' for name, value in scores if value is not None]
-    return [f'{indent}Results:\n',
-            f'{indent}  - Task: Image Classification\n',
-            f'{indent}    Dataset: {dataset_name(row.get("dataset"))}\n',
-            f'{indent}    Metrics:\n', *metrics]
+    metrics = [
+        f'{indent}      {_yaml_key(metric_name(name, protocol))}: '
+        f'{value:.2f}\n' for name, value in scores if value is not None
+    ]
+    return [
+        f'{indent}Results:\n', f'{indent}  - Task: Image Classification\n',
+        f'{indent}    Dataset: {dataset_name(row.get("dataset"))}\n',
+        f'{indent}    Metrics:\n', *metrics
+    ]
 
 
-def _rewrite_entry(entry: List[str], indent: int, block: List[str]) -> List[str]:
-    """The entry with its Results block replaced by ``block``, placed before ``Config:``."""
+def _rewrite_entry(entry: List[str], indent: int,
+                   block: List[str]) -> List[str]:
+    """The entry with its Results block replaced by ``block``.
+
+    The block goes before ``Config:`` (at the end without one).
+    """
     out, skipping = [], False
     for line in entry:
         name = _key(line, indent)
@@ -119,7 +131,8 @@ def _rewrite_entry(entry: List[str], indent: int, block: List[str]) -> List[str]
     return out
 
 
-def write_metafile_results(metafile: str, rows: Sequence[Dict],
+def write_metafile_results(metafile: str,
+                           rows: Sequence[Dict],
                            protocol: Optional[str] = None) -> List[str]:
     """Set the ``Results`` of the metafile entries that the rows measured.
 
@@ -150,8 +163,9 @@ def write_metafile_results(metafile: str, rows: Sequence[Dict],
         if row.get('last_top1') is None or not row.get('config'):
             continue
         if row['config'] in by_config:
-            raise ValueError(f'Runs {by_config[row["config"]]["run"]!r} and {row["run"]!r} '
-                             f'both measure config {row["config"]!r}; pass one of them.')
+            raise ValueError(
+                f'Runs {by_config[row["config"]]["run"]!r} and {row["run"]!r} '
+                f'both measure config {row["config"]!r}; pass one of them.')
         by_config[row['config']] = row
     with open(metafile) as f:
         lines = f.readlines()
@@ -159,8 +173,10 @@ def write_metafile_results(metafile: str, rows: Sequence[Dict],
     for start, end, indent in _entry_spans(lines):
         out.extend(lines[done:start])
         entry = lines[start:end]
-        config = next((kv[1] for kv in (_key_value(line, indent) for line in entry)
-                       if kv and kv[0] == 'Config'), '')
+        config = next(
+            (kv[1] for kv in (_key_value(line, indent)
+                              for line in entry) if kv and kv[0] == 'Config'),
+            '')
         row = by_config.get(osp.splitext(osp.basename(config))[0])
         if row is None:
             out.extend(entry)
@@ -171,6 +187,7 @@ def write_metafile_results(metafile: str, rows: Sequence[Dict],
         done = end
     out.extend(lines[done:])
     text = ''.join(out)
-    yaml.safe_load(text)  # never replace a good metafile with one that does not parse
+    # never replace a good metafile with one that does not parse
+    yaml.safe_load(text)
     atomic_write_bytes(text.encode(), metafile)
     return updated
