@@ -30,6 +30,7 @@ test_pipeline = [
          interpolation='bicubic'),
     dict(type='PackInputs'),
 ]
+tta_pipeline = test_pipeline
 train_dataloader = dict(batch_size=batch_size, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(batch_size=2 * batch_size, dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader

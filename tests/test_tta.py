@@ -1,4 +1,6 @@
 """Batch-level test-time augmentation (BatchFlipTranslateTTA) and tools/test.py --tta."""
+import copy
+import glob
 import importlib.util
 import os
 import os.path as osp
@@ -14,13 +16,13 @@ from mmengine.config import Config
 from mmpretrain.structures import DataSample
 
 import cifar_plugins  # noqa: F401  (registers the plugin)
-from cifar_plugins.models.tta import BatchFlipTranslateTTA
+from cifar_plugins.models.tta import DEFAULT_TTA_MODEL, BatchFlipTranslateTTA
 from cifar_plugins.models.tta.batch_tta import flip_translate_views
 from cifar_plugins.registry import MODELS
 
 from helpers import REPO, python_tool, run_tool, tiny_options
 
-QUICK = 'configs/quickstart_cifar10.py'
+QUICK = 'configs/fastcifarnet_per_sample_cifar10.py'
 PREPROC = dict(type='CIFARDataPreprocessor', num_classes=10, mean=[125.3, 123.0, 113.9],
                std=[51.6, 50.8, 51.3], to_rgb=False, channels_last=True)
 
@@ -282,3 +284,57 @@ def test_mim_test_tta(tmp_path, cifar10_root, checkpoint_and_expected):
     assert out.returncode == 0, log[-3000:]
     assert 'accuracy/top1' in log
     torch.testing.assert_close(dumped_scores(pkl), expected, atol=1e-5, rtol=0)
+
+
+# ----------------------------------- tools/test.py --tta == mmpretrain's --tta
+ALL_CONFIGS = sorted(
+    p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
+                         recursive=True) if '_base_' not in p)
+
+
+def load_mmpretrain_tool():
+    """mmpretrain's tools/test.py, as ``mim test mmpretrain`` runs it."""
+    from mim.utils import get_installed_path
+    path = osp.join(get_installed_path('mmpretrain'), '.mim', 'tools',
+                    'test.py')
+    spec = importlib.util.spec_from_file_location('mmpretrain_test', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def mmpretrain_tta_cfg(cfg, monkeypatch):
+    """The config mmpretrain's tools/test.py tests with ``--tta``."""
+    tool = load_mmpretrain_tool()
+    monkeypatch.setenv('LOCAL_RANK', '0')
+    monkeypatch.setattr('sys.argv', ['test.py', 'c.py', 'c.pth', '--tta'])
+    return tool.merge_args(cfg, tool.parse_args())
+
+
+def dataset_pipeline(dataset):
+    """The pipeline of a test dataset, or of the dataset it wraps."""
+    if 'pipeline' in dataset:
+        return dataset.pipeline
+    return dataset.dataset.pipeline
+
+
+def test_default_runtime_tta_model_is_the_tools_default():
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs', '_base_', 'default_runtime.py'))
+    assert cfg.tta_model == DEFAULT_TTA_MODEL
+
+
+@pytest.mark.parametrize('path', ALL_CONFIGS,
+                         ids=lambda p: osp.relpath(p, REPO))
+def test_both_test_tools_build_the_same_tta(path, monkeypatch):
+    cfg = Config.fromfile(path)
+    if 'type' not in cfg.get('model', {}):
+        pytest.skip('a fragment merged into other configs, not a config')
+    assert 'tta_model' in cfg and 'tta_pipeline' in cfg
+    if cfg.tta_model.type == 'BatchFlipTranslateTTA':  # one view per image
+        assert cfg.tta_pipeline == dataset_pipeline(
+            cfg.test_dataloader.dataset)
+    theirs = mmpretrain_tta_cfg(copy.deepcopy(cfg), monkeypatch)
+    load_tool().apply_tta(cfg)
+    assert cfg.model == theirs.model
+    assert cfg.test_dataloader.dataset == theirs.test_dataloader.dataset

@@ -7,7 +7,9 @@
 
 --tta wraps the model in the config's ``tta_model`` (BatchFlipTranslateTTA,
 mirror + 1-pixel translations on the batch tensor, when the config has none)
-and gives the test dataset the config's ``tta_pipeline`` if it has one.
+and gives the test dataset the config's ``tta_pipeline`` if it has one. Every
+config of this package sets both in its ``_base_`` files, so mmpretrain's
+tools/test.py --tta (``mim test``) tests them the same way.
 --cfg-options are merged first, so keys are those of the config as written
 (e.g. ``model.head.num_classes`` or ``tta_model.level=1`` together with --tta).
 """

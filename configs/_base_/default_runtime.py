@@ -32,6 +32,12 @@ env_cfg = dict(
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)
 
+# --tta of tools/test.py and of mmpretrain's tools/test.py (mim test) wrap
+# the model in tta_model and give the test dataset tta_pipeline. Every config
+# has both (tta_pipeline from the dataset bases: the test pipeline), so the
+# two test the same way: mirror + 1-pixel translations of the batch tensor.
+tta_model = dict(type='BatchFlipTranslateTTA')
+
 log_level = 'INFO'
 load_from = None
 resume = False

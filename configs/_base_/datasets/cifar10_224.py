@@ -3,8 +3,8 @@
 # equally sized images): RandomResizedCrop for training, a plain Resize for testing.
 # The crop keeps >= 50% of the area (ImageNet's 8% would leave a few pixels of a
 # 32-pixel image); the preprocessor only flips (crop_padding=0).
-# For another size (e.g. 448 for EVA-02-L) copy the three pipeline lines of
-# configs/eva02_large_ft_cifar10.py.
+# For another size (e.g. 448 for EVA-02-L) copy the pipeline lines (train,
+# test, tta) of configs/eva02_large_ft_cifar10.py.
 _base_ = ['./cifar10_bs128.py']
 
 img_size = 224
@@ -19,6 +19,7 @@ test_pipeline = [
     dict(type='Resize', scale=(img_size, img_size), backend='pillow', interpolation='bicubic'),
     dict(type='PackInputs'),
 ]
+tta_pipeline = test_pipeline
 
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(batch_size=128, dataset=dict(pipeline=test_pipeline))

@@ -18,6 +18,8 @@ data_preprocessor = dict(
 
 train_pipeline = [dict(type='PackInputs')]
 test_pipeline = [dict(type='PackInputs')]
+# --tta keeps it: BatchFlipTranslateTTA makes its views from the batch
+tta_pipeline = test_pipeline
 
 train_dataloader = dict(
     batch_size=128,

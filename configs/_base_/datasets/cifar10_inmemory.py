@@ -21,3 +21,4 @@ val_dataloader = dict(
                  dataset=dict(_cifar, split='test')),
 )
 test_dataloader = val_dataloader
+tta_pipeline = []  # the wrapped dataset's (unused) pipeline, also under --tta
