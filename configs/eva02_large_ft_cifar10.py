@@ -9,9 +9,9 @@
 #   --cfg-options "model.backbone.pretrained_cfg_overlay.file=/path/model.safetensors"
 # Expected: >=99% top-1 (no published CIFAR-10 fine-tune of this checkpoint; large
 # ImageNet-21k/JFT pre-trained ViTs reach 99.4-99.5%, Dosovitskiy et al. 2021, Table 2).
-# requires_download: tests/test_configs.py skips this file; tests/test_study_models.py
-# builds it on the meta device (no weights) and checks head width, input size and
-# normalisation against timm's pretrained config.
+# requires_download: tests/test_configs/test_all_configs.py skips this file;
+# tests/test_configs/test_cifar10_configs.py builds it on the meta device (no weights) and
+# checks head width, input size and normalisation against timm's pretrained config.
 _base_ = [
     './_base_/datasets/cifar10_224.py',
     './_base_/schedules/cifar10_finetune_10e.py',

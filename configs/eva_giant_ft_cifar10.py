@@ -10,8 +10,8 @@
 #   --cfg-options "model.backbone.pretrained_cfg_overlay.file=/path/model.safetensors"
 # Expected: >=99% top-1 (no published CIFAR-10 fine-tune of this checkpoint; see
 # Dosovitskiy et al. 2021, Table 2, for large pre-trained ViTs: 99.4-99.5%).
-# requires_download: skipped by tests/test_configs.py, checked on the meta device by
-# tests/test_study_models.py.
+# requires_download: skipped by tests/test_configs/test_all_configs.py, checked on the meta
+# device by tests/test_configs/test_cifar10_configs.py.
 _base_ = ['./eva02_large_ft_cifar10.py']
 
 input_size = 336

@@ -7,8 +7,9 @@
 #   VIT_TINY_CKPT=/path/vit_tiny.safetensors (or .pth) python tools/train.py ...
 # Expected: no published CIFAR-10 result for this checkpoint; ~97-98% top-1 is our
 # estimate (not yet measured).
-# requires_download: tests/test_configs.py skips this file (weights come from the hub);
-# tests/test_study_models.py checks it offline with a locally created checkpoint.
+# requires_download: tests/test_configs/test_all_configs.py skips this file (weights come
+# from the hub); tests/test_models/test_utils/test_timm_vit_checkpoint.py checks it offline
+# with a locally created checkpoint.
 _base_ = [
     './_base_/datasets/cifar10_224.py',
     './_base_/schedules/cifar10_finetune_10e.py',

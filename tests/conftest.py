@@ -1,6 +1,5 @@
 import os
 import os.path as osp
-import pickle
 
 if os.environ.get('PYTEST_XDIST_WORKER'):
     # cores / workers threads per test worker (and the tools it starts): more would contend
@@ -9,51 +8,12 @@ if os.environ.get('PYTEST_XDIST_WORKER'):
     os.environ.setdefault('OMP_NUM_THREADS', _threads)
     os.environ.setdefault('MKL_NUM_THREADS', _threads)
 
-import numpy as np
 import pytest
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from helpers import REPO, write_cifar
+from tiny_runs import train_row, trained_run, val_row, write_fake_run
+
 SHARED_CIFAR = osp.join(osp.dirname(REPO), 'shared', 'cifar')
-
-
-def make_images(labels, num_classes, rng):
-    """Images whose mean colour encodes the class (learnable) plus noise."""
-    hues = np.linspace(0, 255, num_classes, dtype=np.float32)
-    base = np.stack([hues, 255 - hues, (hues * 7) % 256], axis=1)[labels]  # N,3
-    noise = rng.normal(0, 25, size=(len(labels), 3, 32, 32))
-    imgs = np.clip(base[:, :, None, None] + noise, 0, 255).astype(np.uint8)
-    return imgs.reshape(len(labels), 3072)
-
-
-def write_cifar(root, name='cifar10', per_batch=40, n_test=100, seed=0):
-    """Write a small dataset in the official layout and pickle format."""
-    rng = np.random.default_rng(seed)
-    n_cls = 10 if name == 'cifar10' else 100
-    if name == 'cifar10':
-        folder = osp.join(root, 'cifar-10-batches-py')
-        os.makedirs(folder, exist_ok=True)
-        files = [(f'data_batch_{i}', per_batch) for i in range(1, 6)] + [('test_batch', n_test)]
-        for fname, n in files:
-            labels = rng.integers(0, n_cls, n)
-            entry = {'batch_label': fname, 'labels': labels.tolist(),
-                     'data': make_images(labels, n_cls, rng)}
-            with open(osp.join(folder, fname), 'wb') as f:
-                pickle.dump(entry, f, protocol=2)
-        with open(osp.join(folder, 'batches.meta'), 'wb') as f:
-            pickle.dump({'label_names': [f'class{i}' for i in range(n_cls)]}, f, protocol=2)
-    else:
-        folder = osp.join(root, 'cifar-100-python')
-        os.makedirs(folder, exist_ok=True)
-        for fname, n in (('train', per_batch * 5), ('test', n_test)):
-            labels = rng.integers(0, n_cls, n)
-            entry = {'fine_labels': labels.tolist(), 'coarse_labels': (labels // 5).tolist(),
-                     'data': make_images(labels, n_cls, rng)}
-            with open(osp.join(folder, fname), 'wb') as f:
-                pickle.dump(entry, f, protocol=2)
-        with open(osp.join(folder, 'meta'), 'wb') as f:
-            pickle.dump({'fine_label_names': [f'c{i}' for i in range(n_cls)],
-                         'coarse_label_names': [f'g{i}' for i in range(20)]}, f, protocol=2)
-    return root
 
 
 @pytest.fixture(scope='session')
@@ -78,3 +38,40 @@ def real_cifar10_root(tmp_path_factory):
     root = str(tmp_path_factory.mktemp('real_cifar10'))
     prepare('cifar10', SHARED_CIFAR, root)
     return root
+
+
+# ---------------------------------------------------------------- runs for the analysis tests
+
+@pytest.fixture(scope='module')
+def run_dir(tmp_path_factory, cifar10_root):
+    return trained_run(tmp_path_factory, cifar10_root)
+
+
+@pytest.fixture(scope='module')
+def fake_runs(tmp_path_factory, run_dir):
+    """A work_dirs tree: a resumed run, a plain run in a subfolder, a test-only folder."""
+    root = tmp_path_factory.mktemp('fake_work_dirs')
+    config = osp.join(run_dir, 'fastcifarnet_per_sample_cifar10.py')
+    first = [train_row(1, i + 1, loss) for i, loss in enumerate([2.0, 1.8, 1.6, 1.4])]
+    first += [val_row(1, 30.0, 70.0, 2.5)]
+    first += [train_row(2, i + 5, loss) for i, loss in enumerate([1.2, 1.0, 0.8, 0.6])]
+    first += [val_row(2, 40.0, 80.0, 2.0)]
+    # resumed from the epoch-1 checkpoint: epoch 2 is logged again and wins
+    second = [train_row(2, i + 5, loss) for i, loss in enumerate([1.1, 0.9, 0.7, 0.5])]
+    second += [val_row(2, 45.0, 85.0, 1.9)]
+    second += [train_row(3, i + 9, 0.5) for i in range(4)] + [val_row(3, 44.0, 90.0, 1.8)]
+    test_only = [{'accuracy/top1': 99.0, 'step': 0}]
+    resumed = write_fake_run(str(root / 'resumed'), [
+        ('20240101_100000', first, ('2024/01/01 10:00:00', '2024/01/01 10:10:00')),
+        ('20240101_120000', second, ('2024/01/01 12:00:00', '2024/01/01 12:05:30')),
+        ('20240101_130000', test_only, ('2024/01/01 13:00:00', '2024/01/01 14:00:00')),
+    ], config_src=config, config_name='fake_cfg')
+    with open(osp.join(resumed, '20240101_120000', 'vis_data', 'scalars.json'), 'a') as f:
+        f.write('{"loss": 0.1, "epoch": 3, "it')  # cut short by a killed run
+    plain = write_fake_run(str(root / 'group' / 'plain'), [
+        ('20240102_100000', [train_row(1, 1, 2.2), val_row(1, 20.0, 60.0, 2.4),
+                             train_row(2, 2, 2.1), val_row(2, 25.0, 65.0, 2.3)],
+         ('2024/01/02 10:00:00', '2024/01/02 10:01:00'))], config_src=config)
+    write_fake_run(str(root / 'test_only'), [
+        ('20240103_100000', test_only, ('2024/01/03 10:00:00', '2024/01/03 10:00:05'))])
+    return dict(root=str(root), resumed=resumed, plain=plain)

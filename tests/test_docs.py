@@ -14,7 +14,8 @@ import pytest
 import yaml
 from mmengine.config import Config
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from helpers import REPO
+
 README = osp.join(REPO, 'README.md')
 CONTRIBUTING = osp.join(REPO, 'CONTRIBUTING.md')
 DOCS = sorted(glob.glob(osp.join(REPO, 'docs', '*.md')))
