@@ -17,6 +17,8 @@ import numpy as np
 from PIL import Image
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+# study files (tools/study.py) and their recipe fragments: not training configs
+STUDIES = osp.join(REPO, 'configs', 'studies', '')
 
 
 def tiny_options(data_root, max_epochs=1, batch_size=20, extra=()):

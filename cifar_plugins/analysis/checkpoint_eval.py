@@ -30,9 +30,9 @@ def predict_test_labels(cfg,
                         checkpoint: str,
                         images: np.ndarray,
                         tta: bool = False,
-                        batch_size: int = 500) -> np.ndarray:
-    """Predicted labels of ``(N, 32, 32, 3)`` uint8 images, in batches on the
-    CPU.
+                        batch_size: int = 500,
+                        device: str = 'cpu') -> np.ndarray:
+    """Predicted labels of ``(N, 32, 32, 3)`` uint8 images, in batches.
 
     Args:
         cfg (Config): The run's config.
@@ -41,12 +41,13 @@ def predict_test_labels(cfg,
         tta (bool): Wrap the model in the config's ``tta_model`` (as
             ``tools/test.py --tta``; the default TTA model if it has none).
         batch_size (int): Images per ``test_step``. Defaults to 500.
+        device (str): Where the model runs. Defaults to ``'cpu'``.
     """
     import torch
 
     from cifar_plugins.models.tta import DEFAULT_TTA_MODEL
     from cifar_plugins.registry import MODELS
-    model = init_model(cfg, checkpoint, device='cpu')
+    model = init_model(cfg, checkpoint, device=device)
     if tta:
         with DefaultScope.overwrite_default_scope('mmpretrain'):
             model = MODELS.build({
@@ -63,7 +64,7 @@ def predict_test_labels(cfg,
                     inputs=inputs[start:start + batch_size],
                     data_samples=None))
             preds.append(torch.stack([s.pred_label for s in out]).flatten())
-    return torch.cat(preds).numpy()
+    return torch.cat(preds).cpu().numpy()
 
 
 def build_test_dataloader(cfg, batch_size: Optional[int] = None):

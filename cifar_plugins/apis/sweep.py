@@ -1,4 +1,5 @@
-"""Run a list of configs one after another (or as cluster jobs) and tabulate them."""
+"""Run a list of configs one after another (or as cluster jobs) and tabulate
+them."""
 import os
 import os.path as osp
 import subprocess
@@ -7,12 +8,14 @@ import time
 
 from mmengine.config import Config
 
-REPO_TOOLS = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tools')
+REPO_TOOLS = osp.join(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tools')
 DONE_MARKER = 'SWEEP_DONE'
 
 
 def derive_config(config, schedule, out_path, overrides=()):
-    """Write ``config`` with the keys of the ``schedule`` and ``overrides`` files replaced.
+    """Write ``config`` with the keys of the ``schedule`` and ``overrides``
+    files replaced.
 
     Top-level keys of the schedule file (``param_scheduler``, ``train_cfg``...)
     replace the config's wholesale, so a list of schedulers is never merged
@@ -31,27 +34,57 @@ def derive_config(config, schedule, out_path, overrides=()):
     return out_path
 
 
-def train_command(cfg_path, work_dir, launcher='none', nproc=1, partition=None,
-                  job_name=None, cfg_options=(), port=29500):
+def train_command(cfg_path,
+                  work_dir,
+                  launcher='none',
+                  nproc=1,
+                  partition=None,
+                  job_name=None,
+                  cfg_options=(),
+                  port=29500):
     """The command line that trains ``cfg_path`` into ``work_dir``."""
     extra = ['--cfg-options', *cfg_options] if cfg_options else []
     if launcher == 'none':
-        return [sys.executable, osp.join(REPO_TOOLS, 'train.py'), cfg_path,
-                '--work-dir', work_dir, *extra], {}
+        return [
+            sys.executable,
+            osp.join(REPO_TOOLS, 'train.py'), cfg_path, '--work-dir', work_dir,
+            *extra
+        ], {}
     if launcher == 'dist':
-        return ['bash', osp.join(REPO_TOOLS, 'dist_train.sh'), cfg_path, str(nproc),
-                '--work-dir', work_dir, *extra], {'PORT': str(port), 'PYTHON': sys.executable}
+        return [
+            'bash',
+            osp.join(REPO_TOOLS, 'dist_train.sh'), cfg_path,
+            str(nproc), '--work-dir', work_dir, *extra
+        ], {
+            'PORT': str(port),
+            'PYTHON': sys.executable
+        }
     if launcher == 'slurm':
         if not partition:
             raise ValueError('--launcher slurm needs --partition')
-        return ['bash', osp.join(REPO_TOOLS, 'slurm_train.sh'), partition, job_name,
-                cfg_path, work_dir, *extra], {'GPUS': str(nproc)}
+        return [
+            'bash',
+            osp.join(REPO_TOOLS, 'slurm_train.sh'), partition, job_name,
+            cfg_path, work_dir, *extra
+        ], {
+            'GPUS': str(nproc)
+        }
     raise ValueError(f'unknown launcher {launcher!r}')
 
 
-def run_sweep(configs, work_root, schedule=None, cfg_options=(), launcher='none', nproc=1,
-              partition=None, max_parallel=1, force=False, log=print, overrides=()):
-    """Train each config into ``work_root/<config name>``; return names that failed.
+def run_sweep(configs,
+              work_root,
+              schedule=None,
+              cfg_options=(),
+              launcher='none',
+              nproc=1,
+              partition=None,
+              max_parallel=1,
+              force=False,
+              log=print,
+              overrides=()):
+    """Train each config into ``work_root/<config name>``; return the names
+    that failed.
 
     A run that finished before (marker file) is skipped unless ``force``, so an
     interrupted sweep continues where it stopped. A failing config is logged
@@ -65,11 +98,20 @@ def run_sweep(configs, work_root, schedule=None, cfg_options=(), launcher='none'
         name = osp.splitext(osp.basename(config))[0]
         work_dir = osp.join(work_root, name)
         if osp.isfile(osp.join(work_dir, DONE_MARKER)) and not force:
-            log(f'[{i + 1}/{len(configs)}] {name}: finished before, skipped (--force reruns)')
+            log(f'[{i + 1}/{len(configs)}] {name}: finished before, skipped '
+                '(--force reruns)')
             continue
-        cfg_path = derive_config(config, schedule, osp.join(work_dir, f'{name}.py'), overrides)
-        cmd, env = train_command(cfg_path, work_dir, launcher, nproc, partition, name,
-                                 cfg_options, port=29500 + i)
+        cfg_path = derive_config(config, schedule,
+                                 osp.join(work_dir, f'{name}.py'), overrides)
+        cmd, env = train_command(
+            cfg_path,
+            work_dir,
+            launcher,
+            nproc,
+            partition,
+            name,
+            cfg_options,
+            port=29500 + i)
         jobs.append((i, name, work_dir, cmd, env))
 
     failed, running = [], []
@@ -82,19 +124,25 @@ def run_sweep(configs, work_root, schedule=None, cfg_options=(), launcher='none'
         if proc.returncode == 0:
             with open(osp.join(work_dir, DONE_MARKER), 'w') as f:
                 f.write(f'{took:.0f}\n')
-            log(f'[{i + 1}/{len(configs)}] {name}: done in {took / 60:.1f} min')
+            log(f'[{i + 1}/{len(configs)}] {name}: done in '
+                f'{took / 60:.1f} min')
         else:
             failed.append(name)
-            log(f'[{i + 1}/{len(configs)}] {name}: FAILED (exit {proc.returncode}), '
-                f'see {osp.join(work_dir, "sweep.log")}')
+            sweep_log = osp.join(work_dir, 'sweep.log')
+            log(f'[{i + 1}/{len(configs)}] {name}: FAILED '
+                f'(exit {proc.returncode}), see {sweep_log}')
 
     parallel = max_parallel if launcher == 'slurm' else 1
     for job in jobs:
         i, name, work_dir, cmd, env = job
-        log(f'[{i + 1}/{len(configs)}] {name}: training ({" ".join(cmd[:3])} ...)')
+        log(f'[{i + 1}/{len(configs)}] {name}: training '
+            f'({" ".join(cmd[:3])} ...)')
         log_file = open(osp.join(work_dir, 'sweep.log'), 'w')
-        proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT,
-                                env=dict(os.environ, **env))
+        proc = subprocess.Popen(
+            cmd,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env=dict(os.environ, **env))
         running.append((job, proc, time.time(), log_file))
         while len(running) >= parallel:
             finish(*running.pop(0))

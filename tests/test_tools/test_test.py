@@ -19,7 +19,7 @@ from mmpretrain.structures import DataSample
 import cifar_plugins  # noqa: F401  (allowlists mmengine checkpoint types)
 from cifar_plugins.models.tta import DEFAULT_TTA_MODEL
 from cifar_plugins.registry import MODELS
-from helpers import REPO, python_tool, run_tool, tiny_options
+from helpers import REPO, STUDIES, python_tool, run_tool, tiny_options
 
 QUICK = 'configs/fastcifarnet_per_sample_cifar10.py'
 
@@ -172,7 +172,7 @@ def test_mim_test_tta(tmp_path, cifar10_root, checkpoint_and_expected):
 
 ALL_CONFIGS = sorted(
     p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
-                         recursive=True) if '_base_' not in p)
+                         recursive=True) if '_base_' not in p and STUDIES not in p)
 
 
 def load_mmpretrain_tool():
