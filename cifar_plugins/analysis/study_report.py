@@ -206,7 +206,8 @@ def plot_band(ax, records, arms, metric):
     ax.set_xlabel('epoch')
     ax.set_ylabel(LABELS[metric])
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    if ax.get_lines():
+        ax.legend(fontsize=8)
 
 
 def plot_study(records: Sequence[Dict], arms: Sequence[str],
@@ -247,9 +248,9 @@ def zoo_table(study, scale: str, rows: Sequence[Dict], claims: Sequence[Dict],
     table = markdown_table(
         display_rows(rows, study.baseline), DISPLAY_COLUMNS,
         display_headers(study.baseline))
-    verdicts = '\n'.join(f"- {c['claim']}: **{c['verdict']}** "
-                         f"({_interval(c['mean'], c['low'], c['high'], 3)})"
-                         for c in claims)
+    verdicts = '\n'.join(f"- {c['claim']}: **{c['verdict']}**" +
+                         (f" ({_interval(c['mean'], c['low'], c['high'], 3)})"
+                          if c['pairs'] else '') for c in claims)
     return (f'{table}\n\n{verdicts}\n\nAll runs, curves and machines: '
             f'[REPORT.md]({report}). Reproduce: '
             f'`python tools/study.py {osp.relpath(study.path)}'
