@@ -1,64 +1,19 @@
-"""The study runner: statistics, study files, resume, records and report."""
+"""The study runner: study files, run configs, resume and records."""
 import json
-import math
 import os.path as osp
 
 import pytest
 from mmengine.config import Config
 
 from cifar_plugins.analysis.study_records import (evaluate_run,
-                                                  load_records, find_test_split)
-from cifar_plugins.analysis.study_report import (claim_rows, summary_rows,
-                                                 write_study_report)
-from cifar_plugins.analysis.study_stats import (mean_std, paired_difference,
-                                                t_quantile, verdict)
+                                                  find_test_split,
+                                                  load_records)
 from cifar_plugins.apis.study import (load_study, plan_runs, run_config,
-                                      run_dir, run_study,
-                                      write_record)
+                                      run_dir, run_study, write_record)
 from cifar_plugins.registry import MODELS
 from helpers import REPO, python_tool
 
 MODEL_STUDY = osp.join(REPO, 'configs', 'studies', 'cifar10_models_cpu.py')
-
-
-# ------------------------------------------------------------- statistics
-def test_mean_std_by_hand():
-    stats = mean_std([1.0, 2.0, 3.0, 4.0])
-    assert stats['n'] == 4 and stats['mean'] == 2.5
-    assert stats['std'] == pytest.approx(math.sqrt(5 / 3))  # sum sq 5, n-1 3
-    assert mean_std([7.0]) == dict(n=1, mean=7.0, std=None)
-    assert mean_std([])['mean'] is None
-
-
-@pytest.mark.parametrize('df,value', [(1, 12.706), (2, 4.303), (3, 3.182),
-                                      (4, 2.776), (9, 2.262), (30, 2.042)])
-def test_t_quantile_matches_the_table(df, value):
-    assert t_quantile(0.975, df) == pytest.approx(value, abs=5e-4)
-    assert t_quantile(0.025, df) == pytest.approx(-value, abs=5e-4)
-
-
-def test_paired_difference_by_hand():
-    arm = {0: 91.0, 1: 90.2, 2: 90.9, 5: 80.0}  # seed 5 has no partner
-    ref = {0: 90.0, 1: 90.1, 2: 90.3}
-    diff = paired_difference(arm, ref)
-    # differences 1.0, 0.1, 0.6: mean 0.5667, sd 0.45092, t(2) = 4.3027
-    half = 4.3027 * 0.450925 / math.sqrt(3)
-    assert diff['seeds'] == [0, 1, 2] and diff['n'] == 3
-    assert diff['mean'] == pytest.approx(0.56667, abs=1e-4)
-    assert diff['low'] == pytest.approx(0.56667 - half, abs=1e-3)
-    assert diff['high'] == pytest.approx(0.56667 + half, abs=1e-3)
-    one = paired_difference({0: 2.0}, {0: 1.0})
-    assert one['mean'] == 1.0 and one['low'] is None
-
-
-def test_verdicts():
-    assert verdict(dict(low=0.1, high=0.5), '>') == 'holds'
-    assert verdict(dict(low=0.1, high=0.5), '<') == 'contradicted'
-    assert verdict(dict(low=-0.1, high=0.5), '>') == 'not resolved'
-    assert verdict(dict(low=-0.5, high=-0.1), '<') == 'holds'
-    assert verdict(dict(low=None), '>') == 'too few seeds'
-    with pytest.raises(ValueError):
-        verdict(dict(low=0, high=1), '>=')
 
 
 # ------------------------------------------------------------ study files
@@ -216,78 +171,6 @@ def test_interrupted_study_resumes(tmp_path, cifar10_root):
     assert 0 <= b['top1_all'] <= 100 and b['params'] > records[0]['params']
     assert b['train_images_per_s'] > 0 and b['tta'] == 'BatchFlipTranslateTTA'
     assert find_test_split(cfg) == (cifar10_root, 'cifar10')
-
-
-# ----------------------------------------------------- report generation
-def fake_record(arm, seed, all_, exact, losses):
-    return dict(study='fake', scale='cpu', arm=arm, seed=seed,
-                config=f'configs/{arm}.py', top1_all=all_, top1_exact=exact,
-                params=1_500_000, macs=40_000_000, train_images_per_s=500.0,
-                train_wall_s=600.0, device_name='Test CPU',
-                precision='float32',
-                curves=[dict(epoch=i + 1, train_loss=x, val_top1=50 + 10 * i,
-                             val_loss=1.0) for i, x in enumerate(losses)])
-
-
-def test_report_from_fake_runs(tmp_path):
-    zoo = tmp_path / 'README.md'
-    zoo.write_text('# zoo\n\n<!-- study:fake:cpu begin (tools/study.py '
-                   'writes this) -->\nSTALE\n<!-- study:fake:cpu end -->\n'
-                   'kept\n')
-    study_file = tmp_path / 'fake.py'
-    base = osp.join(REPO, 'configs', 'resnet18_cifar10.py')
-    study_file.write_text(
-        f"baseline = 'base'\nseeds = 3\nzoo_readmes = ['README.md']\n"
-        "scales = dict(cpu=dict())\n"
-        f"arms = [dict(name='base', config='{base}'), "
-        f"dict(name='new', config='{base}')]\n"
-        "claims = [dict(text='new helps', arm='new', reference='base', "
-        "expect='>'), dict(text='new trains worse', arm='new', "
-        "reference='base', expect='>', metric='final_train_loss')]\n"
-        "figures = [dict(name='pair', metric='train_loss', "
-        "panels=[['base'], ['new']])]\n")
-    study = load_study(str(study_file))
-    folder = str(tmp_path / 'results')
-    values = {'base': [(80.0, 90.0), (81.0, 91.0), (82.0, 92.0)],
-              'new': [(81.0, 90.5), (82.5, 91.0), (83.0, 93.0)]}
-    for arm, pairs in values.items():
-        for seed, (all_, exact) in enumerate(pairs):
-            write_record(fake_record(arm, seed, all_, exact,
-                                     [1.0, 0.5 + 0.1 * (arm == 'new')]),
-                         osp.join(folder, 'runs', arm, f'seed{seed}.json'))
-    records = load_records(folder)
-    assert len(records) == 6
-    rows = summary_rows(records, ['base', 'new'], 'base')
-    new = rows[1]
-    # paired differences 1.0, 1.5, 1.0: mean 1.1667, sd 0.288675
-    half = 4.3027 * 0.288675 / math.sqrt(3)
-    assert new['diff_all_mean'] == pytest.approx(7 / 6)
-    assert new['diff_all_low'] == pytest.approx(7 / 6 - half, abs=1e-3)
-    assert new['top1_exact_mean'] == pytest.approx(91.5)
-    assert new['top1_exact_std'] == pytest.approx(math.sqrt(1.75))
-    claims = claim_rows(records, study.claims)
-    assert [c['verdict'] for c in claims] == ['holds', 'holds']
-    assert claims[1]['mean'] == pytest.approx(0.1)
-
-    paths = write_study_report(study, 'cpu', folder)
-    report = open(paths['report']).read()
-    assert '| new | 0 1 2 | 91.50 ± 1.32 | 82.17 ± 1.04 |' in report
-    assert f'+1.17 [{7 / 6 - half:+.2f}, {7 / 6 + half:+.2f}]' in report
-    assert 'new helps' in report and 'Test CPU (float32)' in report
-    for name in ('train_loss', 'val_error', 'pair'):
-        assert osp.getsize(paths[name]) > 1000
-        assert f'({name}.png)' in report
-    readme = zoo.read_text()
-    assert 'STALE' not in readme and readme.endswith('end -->\nkept\n')
-    assert '| new | 0 1 2 |' in readme and '**holds**' in readme
-    assert paths['zoo'] == [str(zoo)]
-    with open(paths['csv']) as f:
-        assert f.readline().startswith('arm,config,seeds,top1_exact_mean')
-    # the report is a function of the records: writing it again changes
-    # nothing
-    first = open(paths['report']).read()
-    write_study_report(study, 'cpu', folder)
-    assert open(paths['report']).read() == first
 
 
 def test_records_are_json_and_atomic(tmp_path):
